@@ -1,0 +1,24 @@
+//! `weir worker`: a worker node with the built-in tasks.
+
+use std::process::ExitCode;
+
+use crate::config::{DbArgs, WorkerArgs};
+use crate::error::Result;
+use crate::worker::Worker;
+
+pub async fn run(db: DbArgs, args: WorkerArgs, no_migrate: bool) -> Result<ExitCode> {
+    let config = args.to_config()?;
+    if !no_migrate {
+        crate::db::create_database_if_missing(&db.database_url).await?;
+    }
+    let pool = db.connect().await?;
+    if !no_migrate {
+        crate::db::migrate(&pool).await?;
+    }
+    let shutdown = crate::shutdown::on_signal();
+    Worker::new(pool, config)
+        .with_registry(crate::tasks::builtin())
+        .run(shutdown)
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,88 @@
+//! The client: enqueue (alone or inside the caller's transaction), read a
+//! job, wait for it.
+
+use std::time::Duration;
+
+use sqlx::{PgExecutor, PgPool};
+
+use crate::db;
+use crate::error::{Error, Result};
+use crate::job::{Enqueued, Job, JobId, NewJob};
+use crate::task::Task;
+
+/// A handle for producing jobs and reading them back.
+#[derive(Clone)]
+pub struct Client {
+    pool: PgPool,
+}
+
+impl Client {
+    pub fn new(pool: PgPool) -> Self {
+        Client { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Enqueues a job of task `T` with `args` and the defaults.
+    pub async fn enqueue<T: Task>(&self, args: &T::Args) -> Result<JobId> {
+        let job = NewJob::new(T::KIND, serde_json::to_value(args)?);
+        Ok(self.enqueue_job(&job).await?.id)
+    }
+
+    /// Enqueues `job`; with a `unique_key` held by a live job, answers that
+    /// job with `created: false`.
+    pub async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued> {
+        enqueue_in(&self.pool, job).await
+    }
+
+    /// Reads a job.
+    pub async fn job(&self, id: JobId) -> Result<Job> {
+        db::jobs::get(&self.pool, id)
+            .await?
+            .ok_or(Error::NotFound(id))
+    }
+
+    /// Waits until the job is terminal or `timeout` passes, and returns it
+    /// as it is then. Polls with a growing interval (10 ms to 500 ms).
+    pub async fn wait(&self, id: JobId, timeout: Duration) -> Result<Job> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut interval = Duration::from_millis(10);
+        loop {
+            let job = self.job(id).await?;
+            if job.state.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Ok(job);
+            }
+            tokio::time::sleep(interval.min(deadline - tokio::time::Instant::now())).await;
+            interval = (interval * 2).min(Duration::from_millis(500));
+        }
+    }
+}
+
+/// Enqueues `job` through any executor: pass `&mut *tx` to enqueue inside
+/// your own transaction, so the job exists if and only if it commits.
+///
+/// ```no_run
+/// # async fn demo(pool: sqlx::PgPool) -> weir::Result<()> {
+/// let mut tx = pool.begin().await?;
+/// // ... your own writes ...
+/// weir::enqueue_in(&mut *tx, &weir::NewJob::new("email.send", serde_json::json!({"to": "a@b.c"}))).await?;
+/// tx.commit().await?;
+/// # Ok(()) }
+/// ```
+pub async fn enqueue_in(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
+    let args = if job.args.is_null() {
+        serde_json::json!({})
+    } else {
+        job.args.clone()
+    };
+    if !args.is_object() {
+        return Err(Error::InvalidJob("args must be a JSON object".into()));
+    }
+    let job = NewJob {
+        args,
+        ..job.clone()
+    };
+    db::jobs::insert(db, &job).await
+}

@@ -1,0 +1,95 @@
+//! Configuration from flags, then the environment, then `.env`.
+//!
+//! Every setting is a clap argument with an environment variable and a
+//! default; `.env.example` lists them all.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::backoff::Backoff;
+use crate::error::Result;
+use crate::maintenance::MaintenanceConfig;
+use crate::worker::{WorkerConfig, parse_queues};
+
+/// Default database: the local server, database `weir`.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/weir";
+
+/// Database connection settings.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// PostgreSQL URL.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Connections in this process's main pool.
+    #[arg(long, env = "WEIR_DB_POOL_SIZE", default_value_t = 10)]
+    pub pool_size: u32,
+    /// Default max_attempts of jobs enqueued by this process (sets the
+    /// session setting weir.default_max_attempts). Unset: the database's
+    /// default (20 unless changed with ALTER DATABASE ... SET).
+    #[arg(long, env = "WEIR_MAX_ATTEMPTS", value_parser = clap::value_parser!(i32).range(1..))]
+    pub default_max_attempts: Option<i32>,
+}
+
+impl DbArgs {
+    /// Connects the main pool.
+    pub async fn connect(&self) -> Result<sqlx::PgPool> {
+        crate::db::connect(
+            &self.database_url,
+            self.pool_size,
+            self.default_max_attempts,
+        )
+        .await
+    }
+}
+
+/// Worker node settings.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Queues to serve with their concurrency, e.g. default=10,mail=2.
+    #[arg(long, env = "WEIR_QUEUES", default_value = "default=10")]
+    pub queues: String,
+    /// Fallback poll of an idle queue, in milliseconds (covers lost
+    /// notifications).
+    #[arg(long, env = "WEIR_POLL_INTERVAL_MS", default_value_t = 2000)]
+    pub poll_interval_ms: u64,
+    /// Node heartbeat interval, in seconds.
+    #[arg(long, env = "WEIR_HEARTBEAT_SECS", default_value_t = 5)]
+    pub heartbeat_secs: u64,
+    /// Seconds running jobs get to finish after SIGINT/SIGTERM before they
+    /// are aborted and handed back.
+    #[arg(long, env = "WEIR_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+    /// Attempt timeout, in seconds, when neither job nor task sets one.
+    #[arg(long, env = "WEIR_JOB_TIMEOUT_SECS", default_value_t = 1800)]
+    pub job_timeout_secs: u64,
+    /// Delay after the first failed attempt, in milliseconds (doubles per
+    /// attempt, jittered).
+    #[arg(long, env = "WEIR_BACKOFF_BASE_MS", default_value_t = 1000)]
+    pub backoff_base_ms: u64,
+    /// Ceiling of the retry delay, in seconds.
+    #[arg(long, env = "WEIR_BACKOFF_MAX_SECS", default_value_t = 3600)]
+    pub backoff_max_secs: u64,
+    /// Never run the maintenance services (stager, ...) on this node.
+    #[arg(long, env = "WEIR_NO_MAINTENANCE", default_value_t = false)]
+    pub no_maintenance: bool,
+}
+
+impl WorkerArgs {
+    pub fn to_config(&self) -> Result<WorkerConfig> {
+        let defaults = WorkerConfig::default();
+        Ok(WorkerConfig {
+            queues: parse_queues(&self.queues)?,
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
+            heartbeat_interval: Duration::from_secs(self.heartbeat_secs.max(1)),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            job_timeout: Duration::from_secs(self.job_timeout_secs.max(1)),
+            backoff: Backoff {
+                base: Duration::from_millis(self.backoff_base_ms),
+                max: Duration::from_secs(self.backoff_max_secs),
+            },
+            maintenance: (!self.no_maintenance).then(MaintenanceConfig::default),
+            ..defaults
+        })
+    }
+}

@@ -1,0 +1,413 @@
+//! Statements on `weir.jobs` and its partitions.
+//!
+//! Writes a worker makes about a running job are guarded by
+//! `state = 'running' AND claim_token = $token`, so a worker whose attempt
+//! was handed back or rescued cannot change the job any more.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::job::{
+    AttemptError, ClaimToken, Enqueued, Job, JobId, JobState, NewJob, NodeId, Progress,
+};
+
+/// A job as the claim hands it to a worker.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: JobId,
+    pub kind: String,
+    pub queue: String,
+    pub args: serde_json::Value,
+    pub attempt: i32,
+    pub max_attempts: i32,
+    pub claim_token: ClaimToken,
+    /// The attempt's timeout: the job's own, else the task's default.
+    pub timeout_seconds: i32,
+}
+
+struct JobRow {
+    id: Uuid,
+    kind: String,
+    queue: String,
+    args: serde_json::Value,
+    priority: i16,
+    state: String,
+    attempt: i32,
+    max_attempts: i32,
+    run_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    started_at: Option<DateTime<Utc>>,
+    finished_at: Option<DateTime<Utc>>,
+    progress: Option<serde_json::Value>,
+    result: Option<serde_json::Value>,
+    errors: serde_json::Value,
+    unique_key: Option<String>,
+    timeout_seconds: Option<i32>,
+    cancel_requested_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = Error;
+    fn try_from(row: JobRow) -> Result<Job> {
+        Ok(Job {
+            id: JobId(row.id),
+            kind: row.kind,
+            queue: row.queue,
+            args: row.args,
+            priority: row.priority,
+            state: row
+                .state
+                .parse::<JobState>()
+                .map_err(|e| Error::Config(e.to_string()))?,
+            attempt: row.attempt,
+            max_attempts: row.max_attempts,
+            run_at: row.run_at,
+            created_at: row.created_at,
+            started_at: row.started_at,
+            finished_at: row.finished_at,
+            progress: row
+                .progress
+                .map(serde_json::from_value::<Progress>)
+                .transpose()?,
+            result: row.result,
+            errors: serde_json::from_value::<Vec<AttemptError>>(row.errors)?,
+            unique_key: row.unique_key,
+            timeout_seconds: row.timeout_seconds,
+            cancel_requested: row.cancel_requested_at,
+        })
+    }
+}
+
+/// Enqueues `job` through `weir.insert_job` (the one implementation of
+/// enqueue); with a `unique_key` held by a live job, returns that job.
+pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
+    let row = sqlx::query!(
+        r#"SELECT job_id AS "job_id!", created AS "created!"
+           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8)"#,
+        job.kind,
+        job.args,
+        job.queue,
+        job.priority,
+        job.run_at,
+        job.max_attempts,
+        job.unique_key,
+        job.timeout_seconds,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(Enqueued {
+        id: JobId(row.job_id),
+        created: row.created,
+    })
+}
+
+/// Reads one job by id, whichever partition holds it.
+pub async fn get(db: impl PgExecutor<'_>, id: JobId) -> Result<Option<Job>> {
+    let row = sqlx::query_as!(
+        JobRow,
+        r#"SELECT id, kind, queue, args, priority, state::text AS "state!", attempt, max_attempts,
+                  run_at, created_at, started_at, finished_at, progress, result, errors,
+                  unique_key, timeout_seconds, cancel_requested_at
+           FROM weir.jobs WHERE id = $1"#,
+        id.0
+    )
+    .fetch_optional(db)
+    .await?;
+    row.map(Job::try_from).transpose()
+}
+
+/// Claims up to `limit` available jobs of `queue` whose kind is in `kinds`,
+/// for `node`, unless the queue is paused. Each claimed job becomes
+/// `running` with `attempt + 1`, a fresh claim token and a deadline of now
+/// plus its timeout (the job's own, else the kind's entry in `timeouts`).
+///
+/// Why it is shaped this way: the MATERIALIZED CTE picks the rows once
+/// (an `UPDATE ... WHERE id IN (subquery)` may re-run the subquery and
+/// claim more than `limit`); `FOR UPDATE SKIP LOCKED` lets concurrent
+/// workers pass each other instead of queueing on the same rows; the
+/// literal `state = 'available'` and one queue per statement let the scan
+/// walk `jobs_live_claim_available_idx` in `ORDER BY` order and stop after
+/// `limit` rows, however many finished jobs exist (they live in other
+/// partitions). The pause check is an uncorrelated sub-select evaluated
+/// once, so every node honours a pause with no extra round trip.
+pub async fn claim_available(
+    db: impl PgExecutor<'_>,
+    queue: &str,
+    kinds: &[String],
+    timeouts: &[i32],
+    limit: i64,
+    node: NodeId,
+) -> Result<Vec<ClaimedJob>> {
+    let rows = sqlx::query!(
+        r#"WITH picked AS MATERIALIZED (
+               SELECT j.id
+               FROM weir.jobs_live j
+               WHERE j.state = 'available'
+                 AND j.queue = $1
+                 AND j.kind = ANY($2::text[])
+                 AND NOT EXISTS (SELECT 1 FROM weir.queues q WHERE q.name = $1 AND q.paused)
+               ORDER BY j.priority DESC, j.run_at, j.id
+               LIMIT $4
+               FOR UPDATE SKIP LOCKED
+           )
+           UPDATE weir.jobs_live j
+           SET state = 'running',
+               attempt = j.attempt + 1,
+               claim_token = gen_random_uuid(),
+               node_id = $5,
+               started_at = now(),
+               deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, t.timeout_s)),
+               progress = NULL
+           FROM picked, unnest($2::text[], $3::int[]) AS t(kind, timeout_s)
+           WHERE j.id = picked.id AND t.kind = j.kind
+           RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts,
+                     j.claim_token AS "claim_token!",
+                     coalesce(j.timeout_seconds, t.timeout_s) AS "timeout_seconds!""#,
+        queue,
+        kinds,
+        timeouts,
+        limit,
+        node.0,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ClaimedJob {
+            id: JobId(r.id),
+            kind: r.kind,
+            queue: r.queue,
+            args: r.args,
+            attempt: r.attempt,
+            max_attempts: r.max_attempts,
+            claim_token: ClaimToken(r.claim_token),
+            timeout_seconds: r.timeout_seconds,
+        })
+        .collect())
+}
+
+/// One successful attempt to record.
+#[derive(Debug, Clone)]
+pub struct Success {
+    pub id: JobId,
+    pub token: ClaimToken,
+    pub result: serde_json::Value,
+    /// The handler's last progress report, if it was not written yet.
+    pub progress: Option<Progress>,
+}
+
+/// Records results: running jobs whose claim token matches become
+/// `succeeded` (and move to the finished partition). Returns the ids that
+/// matched; the others were no longer this attempt's to finish.
+pub async fn complete_if_running(db: impl PgExecutor<'_>, done: &[Success]) -> Result<Vec<JobId>> {
+    let ids: Vec<Uuid> = done.iter().map(|s| s.id.0).collect();
+    let tokens: Vec<Uuid> = done.iter().map(|s| s.token.0).collect();
+    let results: Vec<serde_json::Value> = done.iter().map(|s| s.result.clone()).collect();
+    let progress: Vec<Option<serde_json::Value>> = done
+        .iter()
+        .map(|s| s.progress.as_ref().map(serde_json::to_value).transpose())
+        .collect::<Result<_, _>>()?;
+    let rows = sqlx::query_scalar!(
+        r#"UPDATE weir.jobs j
+           SET state = 'succeeded', finished_at = now(), result = u.result,
+               progress = coalesce(u.progress || jsonb_build_object('updated_at', now()), j.progress),
+               node_id = NULL, deadline = NULL
+           FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::jsonb[]) AS u(id, token, result, progress)
+           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           RETURNING j.id"#,
+        &ids,
+        &tokens,
+        &results,
+        &progress as &[Option<serde_json::Value>],
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(JobId).collect())
+}
+
+/// One failed attempt to record.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub id: JobId,
+    pub token: ClaimToken,
+    pub message: String,
+    /// No retry, whatever attempts are left.
+    pub fatal: bool,
+    /// Backoff before the retry, if there is one.
+    pub retry_in: std::time::Duration,
+}
+
+/// Records failed attempts of running jobs whose claim token matches: an
+/// error entry `{attempt, at, message}` is appended, then the job becomes
+/// `retryable` at now + backoff, or `failed` when the error is fatal or no
+/// attempts are left. Returns each matched id with its new state.
+pub async fn fail_if_running(
+    db: impl PgExecutor<'_>,
+    failed: &[Failure],
+) -> Result<Vec<(JobId, JobState)>> {
+    let ids: Vec<Uuid> = failed.iter().map(|f| f.id.0).collect();
+    let tokens: Vec<Uuid> = failed.iter().map(|f| f.token.0).collect();
+    let messages: Vec<String> = failed.iter().map(|f| f.message.clone()).collect();
+    let fatal: Vec<bool> = failed.iter().map(|f| f.fatal).collect();
+    let retry_in: Vec<f64> = failed.iter().map(|f| f.retry_in.as_secs_f64()).collect();
+    let rows = sqlx::query!(
+        r#"UPDATE weir.jobs j
+           SET state = CASE WHEN u.fatal OR j.attempt >= j.max_attempts
+                            THEN 'failed'::weir.job_state ELSE 'retryable'::weir.job_state END,
+               finished_at = CASE WHEN u.fatal OR j.attempt >= j.max_attempts THEN now() END,
+               run_at = CASE WHEN u.fatal OR j.attempt >= j.max_attempts
+                             THEN j.run_at ELSE now() + make_interval(secs => u.retry_in) END,
+               errors = j.errors || jsonb_build_array(jsonb_build_object(
+                            'attempt', j.attempt, 'at', now(), 'message', u.message)),
+               node_id = NULL, deadline = NULL
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bool[], $5::float8[])
+                AS u(id, token, message, fatal, retry_in)
+           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           RETURNING j.id, j.state::text AS "state!""#,
+        &ids,
+        &tokens,
+        &messages,
+        &fatal,
+        &retry_in,
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            let state = r
+                .state
+                .parse::<JobState>()
+                .map_err(|e| Error::Config(e.to_string()))?;
+            Ok((JobId(r.id), state))
+        })
+        .collect()
+}
+
+/// Records running jobs (matching claim token) as `cancelled`: their handler
+/// stopped because a cancel was requested or it gave up by itself.
+pub async fn cancel_if_running(
+    db: impl PgExecutor<'_>,
+    jobs: &[(JobId, ClaimToken)],
+) -> Result<Vec<JobId>> {
+    let ids: Vec<Uuid> = jobs.iter().map(|(id, _)| id.0).collect();
+    let tokens: Vec<Uuid> = jobs.iter().map(|(_, t)| t.0).collect();
+    let rows = sqlx::query_scalar!(
+        r#"UPDATE weir.jobs j
+           SET state = 'cancelled', finished_at = now(), node_id = NULL, deadline = NULL
+           FROM unnest($1::uuid[], $2::uuid[]) AS u(id, token)
+           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           RETURNING j.id"#,
+        &ids,
+        &tokens,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(JobId).collect())
+}
+
+/// Hands running jobs (matching claim token) back to `available` without
+/// spending the attempt: used at graceful shutdown. Returns the queues of
+/// the jobs handed back, so idle workers can be woken.
+pub async fn hand_back_if_running(
+    db: impl PgExecutor<'_>,
+    jobs: &[(JobId, ClaimToken)],
+) -> Result<Vec<String>> {
+    let ids: Vec<Uuid> = jobs.iter().map(|(id, _)| id.0).collect();
+    let tokens: Vec<Uuid> = jobs.iter().map(|(_, t)| t.0).collect();
+    let rows = sqlx::query_scalar!(
+        r#"UPDATE weir.jobs_live j
+           SET state = 'available', attempt = j.attempt - 1,
+               started_at = CASE WHEN j.attempt = 1 THEN NULL ELSE j.started_at END,
+               node_id = NULL, deadline = NULL, progress = NULL
+           FROM unnest($1::uuid[], $2::uuid[]) AS u(id, token)
+           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           RETURNING j.queue"#,
+        &ids,
+        &tokens,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows)
+}
+
+/// Stores the latest progress of running jobs (matching claim token),
+/// stamping `updated_at` on the database clock.
+pub async fn set_progress_if_running(
+    db: impl PgExecutor<'_>,
+    reports: &[(JobId, ClaimToken, Progress)],
+) -> Result<u64> {
+    let ids: Vec<Uuid> = reports.iter().map(|(id, _, _)| id.0).collect();
+    let tokens: Vec<Uuid> = reports.iter().map(|(_, t, _)| t.0).collect();
+    let progress: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|(_, _, p)| serde_json::to_value(p))
+        .collect::<Result<_, _>>()?;
+    let done = sqlx::query!(
+        r#"UPDATE weir.jobs_live j
+           SET progress = u.progress || jsonb_build_object('updated_at', now())
+           FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) AS u(id, token, progress)
+           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token"#,
+        &ids,
+        &tokens,
+        &progress,
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Makes up to `limit` due `scheduled` and `retryable` jobs `available`
+/// (due: `run_at <= now`, `now` defaulting to the database clock) and wakes
+/// idle workers of their queues. Returns how many jobs were staged.
+pub async fn stage_due(
+    db: impl PgExecutor<'_>,
+    now: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<i64> {
+    let staged = sqlx::query_scalar!(
+        r#"WITH due AS MATERIALIZED (
+               SELECT id FROM weir.jobs_live
+               WHERE state IN ('scheduled', 'retryable') AND run_at <= coalesce($1, now())
+               ORDER BY run_at
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED
+           ), staged AS (
+               UPDATE weir.jobs_live j SET state = 'available'
+               FROM due WHERE j.id = due.id
+               RETURNING j.queue
+           )
+           SELECT count(*) AS "n!"
+           FROM (SELECT weir.notify_queues(array_agg(DISTINCT queue)) FROM staged) woken, staged"#,
+        now,
+        limit,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(staged)
+}
+
+/// How long until the next `scheduled` or `retryable` job is due (zero
+/// if one is overdue), on the database clock; `None` if there is none.
+pub async fn next_due_in(db: impl PgExecutor<'_>) -> Result<Option<std::time::Duration>> {
+    let secs = sqlx::query_scalar!(
+        r#"SELECT extract(epoch FROM min(run_at) - now())::float8
+           FROM weir.jobs_live WHERE state IN ('scheduled', 'retryable')"#
+    )
+    .fetch_one(db)
+    .await?;
+    Ok(secs.map(|s| std::time::Duration::from_secs_f64(s.max(0.0))))
+}
+
+/// Creates the day partitions of the finished jobs for yesterday through
+/// `days_ahead` days from today (UTC, database clock). Returns how many it
+/// created.
+pub async fn ensure_finished_partitions(db: impl PgExecutor<'_>, days_ahead: i32) -> Result<i32> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT weir.ensure_finished_partitions((now() AT TIME ZONE 'UTC')::date - 1, $1 + 2) AS "n!""#,
+        days_ahead
+    )
+    .fetch_one(db)
+    .await?)
+}

@@ -1,0 +1,84 @@
+//! Every SQL statement of weir, one module per table. Each function takes
+//! any executor, so it also runs inside a caller's transaction.
+
+pub mod jobs;
+pub mod leaders;
+pub mod nodes;
+pub mod waiters;
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection};
+
+use crate::error::Result;
+
+/// The migrations in `migrations/`, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Applies the embedded migrations. sqlx holds an advisory lock while it
+/// migrates, so several nodes starting at once apply each migration once.
+pub async fn migrate(pool: &PgPool) -> Result<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Creates the database named in `url` when it does not exist yet, by
+/// connecting to the `postgres` maintenance database of the same server.
+pub async fn create_database_if_missing(url: &str) -> Result<()> {
+    let options = PgConnectOptions::from_str(url)?;
+    let Some(name) = options.get_database().map(str::to_string) else {
+        return Ok(());
+    };
+    if options.connect().await.is_ok() {
+        return Ok(());
+    }
+    let mut admin = PgConnection::connect_with(&options.clone().database("postgres")).await?;
+    let exists: bool = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS "e!""#,
+        name
+    )
+    .fetch_one(&mut admin)
+    .await?;
+    if !exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let sql = format!("CREATE DATABASE {quoted}");
+        match sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+        {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another node created it at the same moment.
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42P04") => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    admin.close().await?;
+    Ok(())
+}
+
+/// Connects a pool of `size` connections to `url`. With `max_attempts`,
+/// jobs enqueued through this pool default to that many attempts.
+pub async fn connect(url: &str, size: u32, max_attempts: Option<i32>) -> Result<PgPool> {
+    let mut options = PgConnectOptions::from_str(url)?;
+    if let Some(n) = max_attempts {
+        options = options.options([("weir.default_max_attempts", n.to_string())]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(size)
+        .connect_with(options)
+        .await?)
+}
+
+/// A pool on the same server as `pool` whose commits do not wait for the
+/// WAL flush (`synchronous_commit = off`). Used only for claims, heartbeats
+/// and progress: losing one of those in a crash makes a job run again,
+/// never disappear. Enqueues and outcomes always use a durable pool.
+pub fn async_commit_pool(pool: &PgPool, size: u32) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("synchronous_commit", "off")]);
+    PgPoolOptions::new()
+        .max_connections(size)
+        .connect_lazy_with(options)
+}

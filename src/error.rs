@@ -1,0 +1,107 @@
+//! The library's error type, and the mapping from database constraint
+//! names to messages a user can act on.
+
+use crate::job::JobId;
+
+/// Errors of the library (client, worker, migrations).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The job broke a rule of the schema (empty kind, args not an object,
+    /// max_attempts < 1, ...). The message names the rule, never SQL.
+    #[error("invalid job: {0}")]
+    InvalidJob(String),
+    /// No job has this id.
+    #[error("job {0} not found")]
+    NotFound(JobId),
+    /// The job is not in a state that allows the operation.
+    #[error("{0}")]
+    Conflict(String),
+    /// Configuration that cannot be used.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// Talking to the database failed.
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A value could not be (de)serialized as JSON.
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Messages for the named constraints of `weir.jobs` (see the migrations).
+const CONSTRAINT_MESSAGES: &[(&str, &str)] = &[
+    (
+        "jobs_kind_not_empty",
+        "kind must be 1 to 255 characters, not blank",
+    ),
+    (
+        "jobs_queue_name_valid",
+        "queue must be 1 to 128 characters of letters, digits, '_', '.', ':' or '-'",
+    ),
+    ("jobs_args_is_object", "args must be a JSON object"),
+    (
+        "jobs_max_attempts_positive",
+        "max_attempts must be at least 1",
+    ),
+    (
+        "jobs_attempt_within_max",
+        "attempt must be between 0 and max_attempts",
+    ),
+    (
+        "jobs_timeout_positive",
+        "timeout_seconds must be at least 1",
+    ),
+    (
+        "jobs_unique_key_not_empty",
+        "unique_key must be 1 to 255 characters",
+    ),
+    (
+        "jobs_live_unique_key_idx",
+        "a live job already holds this unique_key",
+    ),
+    (
+        "queues_name_valid",
+        "queue must be 1 to 128 characters of letters, digits, '_', '.', ':' or '-'",
+    ),
+];
+
+/// The user-facing message for a violated weir constraint, if it is one.
+pub fn constraint_message(constraint: &str) -> Option<&'static str> {
+    CONSTRAINT_MESSAGES
+        .iter()
+        .find(|(name, _)| *name == constraint)
+        .map(|(_, message)| *message)
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(err: sqlx::Error) -> Self {
+        if let Some(db) = err.as_database_error() {
+            if let Some(message) = db.constraint().and_then(constraint_message) {
+                return Error::InvalidJob(message.to_string());
+            }
+            // Values the database rejects before any constraint: bad JSON
+            // text, numbers out of range, strings with NUL bytes.
+            if matches!(
+                db.code().as_deref(),
+                Some("22P02" | "22003" | "22021" | "22P05" | "22023")
+            ) {
+                return Error::InvalidJob(db.message().to_string());
+            }
+        }
+        Error::Database(err)
+    }
+}
+
+impl Error {
+    /// True for errors a client caused (bad input, missing job, conflict).
+    pub fn is_client_error(&self) -> bool {
+        matches!(
+            self,
+            Error::InvalidJob(_) | Error::NotFound(_) | Error::Conflict(_)
+        )
+    }
+}

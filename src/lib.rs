@@ -1,0 +1,42 @@
+//! weir: a background job queue that lives entirely in PostgreSQL.
+//!
+//! Postgres is the broker and the result backend. Producers insert into
+//! `weir.jobs` (from SQL, the REST API or this crate); workers claim with
+//! `SELECT ... FOR UPDATE SKIP LOCKED`, wake on `LISTEN/NOTIFY`, and record
+//! each outcome once, fenced by a claim token.
+//!
+//! # Layout
+//!
+//! - [`job`]: domain types (ids, states, the job object); no SQL.
+//! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
+//! - [`backoff`]: retry delay policy.
+//! - [`client`]: enqueue (alone or in your transaction), read, wait.
+//! - [`worker`]: the worker node: listener, claim loops, executions,
+//!   batched completer, heartbeats.
+//! - [`maintenance`]: services run by one elected node (stager, ...).
+//! - [`db`]: every SQL statement, one module per table.
+//! - [`config`], [`logging`], [`shutdown`]: process plumbing.
+//! - [`tasks`]: the built-in demo tasks.
+//! - [`cli`]: the `weir` binary's verbs.
+//! - `migrations/`: the schema, embedded and applied by `weir migrate`.
+#![forbid(unsafe_code)]
+
+pub mod backoff;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod job;
+pub mod logging;
+pub mod maintenance;
+pub mod shutdown;
+pub mod task;
+pub mod tasks;
+pub mod worker;
+
+pub use client::{Client, enqueue_in};
+pub use error::{Error, Result};
+pub use job::{AttemptError, Enqueued, Job, JobId, JobState, NewJob, NodeId, Progress};
+pub use task::{JobContext, JobError, Task};
+pub use worker::{QueueConfig, Worker, WorkerConfig};

@@ -1,0 +1,130 @@
+//! Demo tasks: the classic Celery + FastAPI "process an item" loop, a task
+//! that always fails (to watch retries), and a cancellable sleep.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::task::{JobContext, JobError, Task};
+
+/// `demo.process_item`: `steps` steps of `step_ms` each, reporting
+/// progress after every step.
+pub struct ProcessItem;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessItemArgs {
+    pub name: String,
+    #[serde(default = "default_steps")]
+    pub steps: u32,
+    #[serde(default = "default_step_ms")]
+    pub step_ms: u64,
+}
+
+fn default_steps() -> u32 {
+    30
+}
+
+fn default_step_ms() -> u64 {
+    1000
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProcessItemOutput {
+    pub result: String,
+}
+
+impl Task for ProcessItem {
+    const KIND: &'static str = "demo.process_item";
+    type Args = ProcessItemArgs;
+    type Output = ProcessItemOutput;
+
+    async fn run(
+        &self,
+        ctx: JobContext,
+        args: ProcessItemArgs,
+    ) -> Result<ProcessItemOutput, JobError> {
+        let total = i64::from(args.steps);
+        ctx.progress(
+            Some(0),
+            Some(total),
+            Some(format!("processing {}", args.name)),
+        );
+        for step in 1..=total {
+            tokio::select! {
+                _ = ctx.cancelled() => return Err(JobError::Cancelled),
+                _ = tokio::time::sleep(Duration::from_millis(args.step_ms)) => {}
+            }
+            ctx.progress(
+                Some(step),
+                Some(total),
+                Some(format!("step {step} of {total}")),
+            );
+        }
+        Ok(ProcessItemOutput {
+            result: format!("Processed item {}", args.name),
+        })
+    }
+}
+
+/// `demo.fail`: always fails with `message`; retryable unless `fatal`.
+pub struct Fail;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailArgs {
+    #[serde(default = "default_message")]
+    pub message: String,
+    #[serde(default)]
+    pub fatal: bool,
+}
+
+fn default_message() -> String {
+    "demo.fail failed, as it always does".into()
+}
+
+impl Task for Fail {
+    const KIND: &'static str = "demo.fail";
+    type Args = FailArgs;
+    type Output = ();
+
+    async fn run(&self, _ctx: JobContext, args: FailArgs) -> Result<(), JobError> {
+        if args.fatal {
+            Err(JobError::Fatal(args.message))
+        } else {
+            Err(JobError::Retry(args.message))
+        }
+    }
+}
+
+/// `demo.sleep`: sleeps `ms` milliseconds, stopping early on cancellation.
+pub struct Sleep;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SleepArgs {
+    #[serde(default = "default_sleep_ms")]
+    pub ms: u64,
+}
+
+fn default_sleep_ms() -> u64 {
+    1000
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SleepOutput {
+    pub slept_ms: u64,
+}
+
+impl Task for Sleep {
+    const KIND: &'static str = "demo.sleep";
+    type Args = SleepArgs;
+    type Output = SleepOutput;
+
+    async fn run(&self, ctx: JobContext, args: SleepArgs) -> Result<SleepOutput, JobError> {
+        tokio::select! {
+            _ = ctx.cancelled() => Err(JobError::Cancelled),
+            _ = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(SleepOutput { slept_ms: args.ms }),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The claim loop of one queue on one node.
+//!
+//! It claims no more jobs than it has free slots. When a claim comes back
+//! short the queue is drained: the loop arms its waiter row (so the next
+//! enqueue on this queue notifies), looks once more (an enqueue that
+//! committed just before arming was not announced), then sleeps until a
+//! notification, the fallback poll or shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::{NodeEnv, QueueConfig, execute};
+use crate::db;
+
+pub(crate) struct Runner {
+    pub env: Arc<NodeEnv>,
+    /// Async-commit pool: claims and waiter rows.
+    pub fast: PgPool,
+    pub queue: QueueConfig,
+    pub wake: Arc<Notify>,
+    pub stop: CancellationToken,
+}
+
+impl Runner {
+    pub async fn run(self) {
+        let slots = Arc::new(Semaphore::new(self.queue.concurrency));
+        let mut executions = JoinSet::new();
+        let mut armed = false;
+        let mut maybe_more = true;
+        let name = &self.queue.name;
+        loop {
+            while executions.try_join_next().is_some() {}
+            if !maybe_more {
+                if !armed {
+                    match db::waiters::arm(&self.fast, self.env.node, name).await {
+                        Ok(()) => {
+                            armed = true;
+                            maybe_more = true;
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(queue = %name, error = %e, "arming the waiter failed")
+                        }
+                    }
+                }
+                tokio::select! {
+                    _ = self.stop.cancelled() => break,
+                    _ = self.wake.notified() => {}
+                    _ = tokio::time::sleep(self.env.config.poll_interval) => {}
+                }
+                // Whatever woke us, the waiter row may be disarmed now.
+                armed = false;
+                maybe_more = true;
+            }
+
+            let first = tokio::select! {
+                _ = self.stop.cancelled() => break,
+                permit = slots.clone().acquire_owned() => permit.expect("semaphore never closed"),
+            };
+            let mut permits = vec![first];
+            while let Ok(p) = slots.clone().try_acquire_owned() {
+                permits.push(p);
+            }
+            let want = permits.len();
+            let claimed = db::jobs::claim_available(
+                &self.fast,
+                name,
+                &self.env.kinds,
+                &self.env.timeouts,
+                want as i64,
+                self.env.node,
+            )
+            .await;
+            match claimed {
+                Ok(jobs) => {
+                    maybe_more = jobs.len() == want;
+                    for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
+                        executions.spawn(execute::run(self.env.clone(), job, permit));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(queue = %name, error = %e, "claim failed; retrying");
+                    drop(permits);
+                    tokio::select! {
+                        _ = self.stop.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        }
+        // Shutdown: no more claims. Running jobs finish, or are handed
+        // back when the grace period fires `hard_stop`.
+        while executions.join_next().await.is_some() {}
+        if let Err(e) = db::waiters::remove(&self.fast, self.env.node, name).await {
+            tracing::debug!(error = %e, "could not remove the waiter row");
+        }
+    }
+}

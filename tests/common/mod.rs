@@ -1,0 +1,202 @@
+//! Shared helpers of the integration tests: a fast worker config, test
+//! tasks, a running-worker handle and polling helpers.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use weir::backoff::Backoff;
+use weir::maintenance::MaintenanceConfig;
+use weir::worker::Registry;
+use weir::{Job, JobContext, JobError, JobId, JobState, QueueConfig, Task, Worker, WorkerConfig};
+
+/// Short intervals for tests: 100 ms poll, 1 s heartbeat, 100 ms backoff.
+pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
+    let mut maintenance = MaintenanceConfig::default();
+    maintenance.stager.poll_interval = Duration::from_millis(200);
+    WorkerConfig {
+        queues: queues
+            .iter()
+            .map(|(name, concurrency)| QueueConfig {
+                name: name.to_string(),
+                concurrency: *concurrency,
+            })
+            .collect(),
+        poll_interval: Duration::from_millis(100),
+        heartbeat_interval: Duration::from_secs(1),
+        shutdown_grace: Duration::from_secs(2),
+        backoff: Backoff {
+            base: Duration::from_millis(100),
+            max: Duration::from_secs(60),
+        },
+        progress_interval: Duration::from_millis(50),
+        maintenance: Some(maintenance),
+        ..WorkerConfig::default()
+    }
+}
+
+/// A worker running in the background of a test.
+pub struct RunningWorker {
+    pub shutdown: CancellationToken,
+    pub handle: JoinHandle<weir::Result<()>>,
+    pub node: weir::NodeId,
+}
+
+impl RunningWorker {
+    pub fn start(pool: &PgPool, config: WorkerConfig, registry: Registry) -> Self {
+        let worker = Worker::new(pool.clone(), config).with_registry(registry);
+        let node = worker.node_id();
+        let shutdown = CancellationToken::new();
+        let handle = tokio::spawn(worker.run(shutdown.clone()));
+        RunningWorker {
+            shutdown,
+            handle,
+            node,
+        }
+    }
+
+    /// Signals shutdown and waits for the worker to return.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.handle
+            .await
+            .expect("worker task panicked")
+            .expect("worker failed");
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn job(pool: &PgPool, id: JobId) -> Job {
+    weir::Client::new(pool.clone()).job(id).await.unwrap()
+}
+
+/// Waits (up to `timeout`) until the job is in `state`.
+pub async fn wait_for_state(pool: &PgPool, id: JobId, state: JobState, timeout: Duration) -> Job {
+    eventually(timeout, &format!("job {id} to be {state}"), || async {
+        let j = job(pool, id).await;
+        (j.state == state).then_some(j)
+    })
+    .await
+}
+
+/// Waits until `node` has an armed waiter for `queue` (it is idle and
+/// listening).
+pub async fn wait_until_idle(pool: &PgPool, node: weir::NodeId, queue: &str) {
+    eventually(Duration::from_secs(10), "the worker to be idle", || async {
+        let armed: Option<bool> =
+            sqlx::query_scalar("SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = $2")
+                .bind(node.0)
+                .bind(queue)
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        (armed == Some(true)).then_some(())
+    })
+    .await
+}
+
+/// `test.echo`: returns its args.
+pub struct Echo;
+
+impl Task for Echo {
+    const KIND: &'static str = "test.echo";
+    type Args = serde_json::Value;
+    type Output = serde_json::Value;
+
+    async fn run(
+        &self,
+        _ctx: JobContext,
+        args: serde_json::Value,
+    ) -> Result<serde_json::Value, JobError> {
+        Ok(args)
+    }
+}
+
+/// Records every execution (job id, attempt, order) of `test.record`.
+#[derive(Clone, Default)]
+pub struct Recorder {
+    pub runs: Arc<Mutex<Vec<(JobId, i32)>>>,
+}
+
+impl Recorder {
+    pub fn runs(&self) -> Vec<(JobId, i32)> {
+        self.runs.lock().unwrap().clone()
+    }
+
+    pub fn counts(&self) -> HashMap<JobId, usize> {
+        let mut counts = HashMap::new();
+        for (id, _) in self.runs() {
+            *counts.entry(id).or_default() += 1;
+        }
+        counts
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct RecordArgs {
+    /// Sleep this long before returning.
+    #[serde(default)]
+    pub sleep_ms: u64,
+    /// Fail (retryable) with this message.
+    #[serde(default)]
+    pub fail: Option<String>,
+    /// Fail fatally with this message.
+    #[serde(default)]
+    pub fatal: Option<String>,
+    /// Panic with this message.
+    #[serde(default)]
+    pub panic: Option<String>,
+}
+
+impl Task for Recorder {
+    const KIND: &'static str = "test.record";
+    type Args = RecordArgs;
+    type Output = serde_json::Value;
+
+    async fn run(&self, ctx: JobContext, args: RecordArgs) -> Result<serde_json::Value, JobError> {
+        self.runs.lock().unwrap().push((ctx.id(), ctx.attempt()));
+        if args.sleep_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(args.sleep_ms)).await;
+        }
+        if let Some(m) = args.panic {
+            panic!("{m}");
+        }
+        if let Some(m) = args.fatal {
+            return Err(JobError::Fatal(m));
+        }
+        if let Some(m) = args.fail {
+            return Err(JobError::Retry(m));
+        }
+        Ok(serde_json::json!({"attempt": ctx.attempt()}))
+    }
+}
+
+/// A registry with [`Echo`] and `recorder`.
+pub fn registry(recorder: &Recorder) -> Registry {
+    let mut r = Registry::new();
+    r.register(Echo).register(recorder.clone());
+    r
+}

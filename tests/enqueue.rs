@@ -1,0 +1,248 @@
+//! Enqueue paths (plain INSERT, weir.enqueue, the Rust client, inside a
+//! transaction), unique keys, and the schema's rejection of bad jobs.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use sqlx::PgPool;
+use weir::{Client, JobId, JobState, NewJob};
+
+#[sqlx::test]
+async fn plain_insert_with_only_kind_reaches_succeeded_with_result(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 4)]), registry(&recorder));
+    let id: uuid::Uuid =
+        sqlx::query_scalar("INSERT INTO weir.jobs (kind) VALUES ('test.echo') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let job = wait_for_state(
+        &pool,
+        JobId(id),
+        JobState::Succeeded,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(job.result, Some(json!({})));
+    assert_eq!(job.attempt, 1);
+    assert_eq!(job.queue, "default");
+    assert_eq!(job.max_attempts, 20);
+    assert!(job.finished_at.is_some());
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn sql_enqueue_with_named_arguments_reaches_succeeded(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("mail", 2)]), registry(&recorder));
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT weir.enqueue('test.echo', '{\"to\":\"a@b.c\"}', queue => 'mail', priority => 5::smallint, max_attempts => 3)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let job = wait_for_state(
+        &pool,
+        JobId(id),
+        JobState::Succeeded,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(job.result, Some(json!({"to": "a@b.c"})));
+    assert_eq!(job.priority, 5);
+    assert_eq!(job.max_attempts, 3);
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn rust_client_job_reaches_succeeded_and_wait_returns_it(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 4)]), registry(&recorder));
+    let client = Client::new(pool.clone());
+    let id = client.enqueue::<Echo>(&json!({"n": 7})).await.unwrap();
+    let job = client.wait(id, Duration::from_secs(10)).await.unwrap();
+    assert_eq!(job.state, JobState::Succeeded);
+    assert_eq!(job.result, Some(json!({"n": 7})));
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn rolled_back_transactional_enqueue_leaves_no_job(pool: PgPool) {
+    let mut tx = pool.begin().await.unwrap();
+    let enqueued = weir::enqueue_in(&mut *tx, &NewJob::new("test.echo", json!({})))
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    let err = Client::new(pool.clone())
+        .job(enqueued.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, weir::Error::NotFound(_)), "{err}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0);
+
+    let mut tx = pool.begin().await.unwrap();
+    let enqueued = weir::enqueue_in(&mut *tx, &NewJob::new("test.echo", json!({})))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(job(&pool, enqueued.id).await.state, JobState::Available);
+}
+
+#[sqlx::test]
+async fn fifty_concurrent_enqueues_with_one_unique_key_give_one_job(pool: PgPool) {
+    let client = Client::new(pool.clone());
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            client
+                .enqueue_job(&NewJob::new("test.echo", json!({"i": i})).unique_key("invoice:42"))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut created = 0;
+    for t in tasks {
+        let e = t.await.unwrap();
+        ids.push(e.id);
+        created += usize::from(e.created);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every enqueue returns the same job");
+    assert_eq!(created, 1, "exactly one enqueue created it");
+    let count: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM weir.jobs WHERE unique_key = 'invoice:42'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(count, 1);
+
+    // SQL producers get the same job too; a plain INSERT collides.
+    let same: uuid::Uuid =
+        sqlx::query_scalar("SELECT weir.enqueue('test.echo', unique_key => 'invoice:42')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(JobId(same), ids[0]);
+    let err =
+        sqlx::query("INSERT INTO weir.jobs (kind, unique_key) VALUES ('test.echo', 'invoice:42')")
+            .execute(&pool)
+            .await
+            .unwrap_err();
+    assert_eq!(
+        err.as_database_error().unwrap().constraint(),
+        Some("jobs_live_unique_key_idx")
+    );
+}
+
+#[sqlx::test]
+async fn unique_key_is_free_again_once_the_job_is_terminal(pool: PgPool) {
+    let recorder = Recorder::default();
+    let client = Client::new(pool.clone());
+    let first = client
+        .enqueue_job(&NewJob::new("test.echo", json!({})).unique_key("k"))
+        .await
+        .unwrap();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    wait_for_state(
+        &pool,
+        first.id,
+        JobState::Succeeded,
+        Duration::from_secs(10),
+    )
+    .await;
+    worker.stop().await;
+    let second = client
+        .enqueue_job(&NewJob::new("test.echo", json!({})).unique_key("k"))
+        .await
+        .unwrap();
+    assert!(second.created);
+    assert_ne!(second.id, first.id);
+}
+
+#[sqlx::test]
+async fn a_future_run_at_makes_the_job_scheduled(pool: PgPool) {
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO weir.jobs (kind, run_at) VALUES ('test.echo', now() + interval '1 hour') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(job(&pool, JobId(id)).await.state, JobState::Scheduled);
+}
+
+#[sqlx::test]
+async fn invalid_sql_inserts_are_rejected_by_named_constraints(pool: PgPool) {
+    let cases = [
+        (
+            "INSERT INTO weir.jobs (kind) VALUES ('')",
+            "jobs_kind_not_empty",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind) VALUES ('   ')",
+            "jobs_kind_not_empty",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, max_attempts) VALUES ('x', 0)",
+            "jobs_max_attempts_positive",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, args) VALUES ('x', '[1, 2]')",
+            "jobs_args_is_object",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, args) VALUES ('x', '\"text\"')",
+            "jobs_args_is_object",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'no spaces')",
+            "jobs_queue_name_valid",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, timeout_seconds) VALUES ('x', 0)",
+            "jobs_timeout_positive",
+        ),
+        ("SELECT weir.enqueue('')", "jobs_kind_not_empty"),
+        ("SELECT weir.enqueue('x', '[]')", "jobs_args_is_object"),
+        (
+            "SELECT weir.enqueue('x', max_attempts => 0)",
+            "jobs_max_attempts_positive",
+        ),
+    ];
+    for (sql, constraint) in cases {
+        let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
+        let db = err
+            .as_database_error()
+            .unwrap_or_else(|| panic!("{sql}: {err}"));
+        assert_eq!(db.constraint(), Some(constraint), "{sql}");
+        assert!(db.message().contains(constraint), "{sql}: {}", db.message());
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing was enqueued");
+
+    // The Rust client maps them to a readable error without SQL text.
+    let err = Client::new(pool.clone())
+        .enqueue_job(&NewJob::new("x", json!({})).max_attempts(0))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid job: max_attempts must be at least 1"
+    );
+    let err = Client::new(pool.clone())
+        .enqueue_job(&NewJob::new("x", json!([1])))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, weir::Error::InvalidJob(_)), "{err}");
+}

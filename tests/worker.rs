@@ -1,0 +1,419 @@
+//! The worker runtime: results, retries and backoff, fatal errors,
+//! priority, schedules, timeouts, kinds, wakeups, shutdown and fencing.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use sqlx::PgPool;
+use weir::db;
+use weir::{Client, JobId, JobState, NewJob, NodeId};
+
+async fn enqueue(pool: &PgPool, job: NewJob) -> JobId {
+    Client::new(pool.clone())
+        .enqueue_job(&job)
+        .await
+        .unwrap()
+        .id
+}
+
+#[sqlx::test]
+async fn failing_job_is_retried_with_growing_delays_then_fails(pool: PgPool) {
+    let recorder = Recorder::default();
+    let mut config = fast_config(&[("default", 2)]);
+    config.backoff.base = Duration::from_millis(200);
+    let worker = RunningWorker::start(&pool, config, registry(&recorder));
+    let id = enqueue(
+        &pool,
+        NewJob::new("test.record", json!({"fail": "boom"})).max_attempts(4),
+    )
+    .await;
+    let job = wait_for_state(&pool, id, JobState::Failed, Duration::from_secs(30)).await;
+    worker.stop().await;
+
+    assert_eq!(job.attempt, 4);
+    assert_eq!(job.errors.len(), 4, "one error per attempt");
+    for (i, e) in job.errors.iter().enumerate() {
+        assert_eq!(e.attempt, i as i32 + 1);
+        assert_eq!(e.message, "boom");
+    }
+    assert_eq!(recorder.runs().len(), 4);
+    // Each retry waits at least 0.8 x 200 ms x 2^(n-1) (the jitter's floor).
+    let gaps: Vec<Duration> = job
+        .errors
+        .windows(2)
+        .map(|w| (w[1].at - w[0].at).to_std().unwrap())
+        .collect();
+    for (n, gap) in gaps.iter().enumerate() {
+        let floor = Duration::from_millis(160 * (1 << n));
+        assert!(
+            *gap >= floor,
+            "retry {} came after {gap:?} < {floor:?}",
+            n + 1
+        );
+    }
+    assert!(gaps[2] > gaps[0], "delays grow: {gaps:?}");
+}
+
+#[sqlx::test]
+async fn fatal_error_fails_at_once(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    let id = enqueue(
+        &pool,
+        NewJob::new("test.record", json!({"fatal": "bad input"})),
+    )
+    .await;
+    let job = wait_for_state(&pool, id, JobState::Failed, Duration::from_secs(10)).await;
+    worker.stop().await;
+    assert_eq!(job.attempt, 1);
+    assert_eq!(job.errors.len(), 1);
+    assert_eq!(job.errors[0].message, "bad input");
+    assert_eq!(recorder.runs().len(), 1);
+}
+
+#[sqlx::test]
+async fn panicking_handler_is_a_retryable_error(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    let id = enqueue(
+        &pool,
+        NewJob::new("test.record", json!({"panic": "oops"})).max_attempts(2),
+    )
+    .await;
+    let job = wait_for_state(&pool, id, JobState::Failed, Duration::from_secs(10)).await;
+    worker.stop().await;
+    assert_eq!(job.errors.len(), 2);
+    assert!(
+        job.errors[0].message.contains("panicked: oops"),
+        "{:?}",
+        job.errors
+    );
+}
+
+#[sqlx::test]
+async fn higher_priority_runs_first(pool: PgPool) {
+    let mut ids = Vec::new();
+    for (i, p) in [0i16, 5, -3, 10, 5, 1].into_iter().enumerate() {
+        let id = enqueue(&pool, NewJob::new("test.record", json!({})).priority(p)).await;
+        ids.push((p, i, id));
+    }
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 1)]), registry(&recorder));
+    eventually(Duration::from_secs(10), "all jobs to run", || async {
+        (recorder.runs().len() == ids.len()).then_some(())
+    })
+    .await;
+    worker.stop().await;
+    // Higher priority first; equal priorities in enqueue order.
+    ids.sort_by_key(|(p, i, _)| (-p, *i));
+    let expected: Vec<JobId> = ids.iter().map(|(_, _, id)| *id).collect();
+    let ran: Vec<JobId> = recorder.runs().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ran, expected);
+}
+
+#[sqlx::test]
+async fn delayed_job_does_not_start_before_its_time(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "SELECT weir.enqueue('test.record', run_at => now() + interval '1.5 seconds')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let id = JobId(id);
+    assert_eq!(job(&pool, id).await.state, JobState::Scheduled);
+    let job = wait_for_state(&pool, id, JobState::Succeeded, Duration::from_secs(15)).await;
+    worker.stop().await;
+    assert!(
+        job.started_at.unwrap() >= job.run_at,
+        "started {:?} before run_at {:?}",
+        job.started_at,
+        job.run_at
+    );
+}
+
+#[sqlx::test]
+async fn timed_out_attempt_is_recorded_as_failed(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    let id = enqueue(
+        &pool,
+        NewJob::new("test.record", json!({"sleep_ms": 60_000}))
+            .timeout_seconds(1)
+            .max_attempts(1),
+    )
+    .await;
+    let job = wait_for_state(&pool, id, JobState::Failed, Duration::from_secs(15)).await;
+    worker.stop().await;
+    assert_eq!(job.errors.len(), 1);
+    assert_eq!(job.errors[0].message, "timed out after 1 s");
+}
+
+#[sqlx::test]
+async fn four_workers_run_two_thousand_jobs_exactly_once(pool: PgPool) {
+    sqlx::query("INSERT INTO weir.jobs (kind) SELECT 'test.record' FROM generate_series(1, 2000)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    let workers: Vec<_> = (0..4)
+        .map(|_| RunningWorker::start(&pool, fast_config(&[("default", 8)]), registry(&recorder)))
+        .collect();
+    eventually(Duration::from_secs(120), "2000 jobs to succeed", || async {
+        let done: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM weir.jobs WHERE state = 'succeeded'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        (done == 2000).then_some(())
+    })
+    .await;
+    for w in workers {
+        w.stop().await;
+    }
+    let counts = recorder.counts();
+    assert_eq!(counts.len(), 2000);
+    assert!(counts.values().all(|&n| n == 1), "a job ran more than once");
+    let attempts: Vec<i32> = sqlx::query_scalar("SELECT DISTINCT attempt FROM weir.jobs")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(attempts, vec![1]);
+}
+
+#[sqlx::test]
+async fn notify_wakes_an_idle_worker_long_before_the_fallback_poll(pool: PgPool) {
+    let recorder = Recorder::default();
+    let mut config = fast_config(&[("default", 2)]);
+    config.poll_interval = Duration::from_secs(60);
+    let worker = RunningWorker::start(&pool, config, registry(&recorder));
+    wait_until_idle(&pool, worker.node, "default").await;
+
+    // Three producers, one after the other: plain INSERT, weir.enqueue, the client.
+    let by_insert: uuid::Uuid =
+        sqlx::query_scalar("INSERT INTO weir.jobs (kind) VALUES ('test.record') RETURNING id")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    wait_for_state(
+        &pool,
+        JobId(by_insert),
+        JobState::Succeeded,
+        Duration::from_secs(5),
+    )
+    .await;
+    wait_until_idle(&pool, worker.node, "default").await;
+    let by_sql: uuid::Uuid = sqlx::query_scalar("SELECT weir.enqueue('test.record')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    wait_for_state(
+        &pool,
+        JobId(by_sql),
+        JobState::Succeeded,
+        Duration::from_secs(5),
+    )
+    .await;
+    wait_until_idle(&pool, worker.node, "default").await;
+    let by_client = enqueue(&pool, NewJob::new("test.record", json!({}))).await;
+    wait_for_state(
+        &pool,
+        by_client,
+        JobState::Succeeded,
+        Duration::from_secs(5),
+    )
+    .await;
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn worker_ignores_kinds_it_does_not_serve(pool: PgPool) {
+    let other = enqueue(&pool, NewJob::new("someone.else", json!({}))).await;
+    let mine = enqueue(&pool, NewJob::new("test.record", json!({}))).await;
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 4)]), registry(&recorder));
+    wait_for_state(&pool, mine, JobState::Succeeded, Duration::from_secs(10)).await;
+    // Give it several polls to (wrongly) take the other one.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    worker.stop().await;
+    let other = job(&pool, other).await;
+    assert_eq!(other.state, JobState::Available);
+    assert_eq!(other.attempt, 0);
+}
+
+#[sqlx::test]
+async fn shutdown_hands_unfinished_jobs_back_without_spending_an_attempt(pool: PgPool) {
+    let recorder = Recorder::default();
+    let mut config = fast_config(&[("default", 2)]);
+    config.shutdown_grace = Duration::from_millis(300);
+    let worker = RunningWorker::start(&pool, config, registry(&recorder));
+    let long = enqueue(
+        &pool,
+        NewJob::new("test.record", json!({"sleep_ms": 60_000})),
+    )
+    .await;
+    let short = enqueue(&pool, NewJob::new("test.record", json!({"sleep_ms": 100}))).await;
+    wait_for_state(&pool, long, JobState::Running, Duration::from_secs(10)).await;
+    wait_for_state(&pool, short, JobState::Succeeded, Duration::from_secs(10)).await;
+    worker.stop().await;
+    let long = job(&pool, long).await;
+    assert_eq!(long.state, JobState::Available);
+    assert_eq!(long.attempt, 0, "the attempt was not spent");
+    assert!(long.errors.is_empty());
+    let nodes: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.nodes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(nodes, 0, "the node deregistered");
+}
+
+#[sqlx::test]
+async fn shutdown_lets_jobs_finish_within_the_grace_period(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    let id = enqueue(&pool, NewJob::new("test.record", json!({"sleep_ms": 500}))).await;
+    wait_for_state(&pool, id, JobState::Running, Duration::from_secs(10)).await;
+    worker.stop().await;
+    assert_eq!(job(&pool, id).await.state, JobState::Succeeded);
+}
+
+#[sqlx::test]
+async fn a_write_with_an_old_claim_token_changes_nothing(pool: PgPool) {
+    let id = enqueue(&pool, NewJob::new("test.record", json!({}))).await;
+    let node = NodeId(uuid::Uuid::new_v4());
+    let kinds = vec!["test.record".to_string()];
+    let claimed = db::jobs::claim_available(&pool, "default", &kinds, &[60], 10, node)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let good = claimed[0].claim_token;
+    let stale = weir::job::ClaimToken(uuid::Uuid::new_v4());
+
+    let done = db::jobs::complete_if_running(
+        &pool,
+        &[db::jobs::Success {
+            id,
+            token: stale,
+            result: json!("stale"),
+            progress: None,
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(done.is_empty());
+    let failed = db::jobs::fail_if_running(
+        &pool,
+        &[db::jobs::Failure {
+            id,
+            token: stale,
+            message: "stale".into(),
+            fatal: true,
+            retry_in: Duration::ZERO,
+        }],
+    )
+    .await
+    .unwrap();
+    assert!(failed.is_empty());
+    let progressed = db::jobs::set_progress_if_running(
+        &pool,
+        &[(
+            id,
+            stale,
+            weir::Progress {
+                done: Some(1),
+                ..Default::default()
+            },
+        )],
+    )
+    .await
+    .unwrap();
+    assert_eq!(progressed, 0);
+    assert!(
+        db::jobs::cancel_if_running(&pool, &[(id, stale)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        db::jobs::hand_back_if_running(&pool, &[(id, stale)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let j = job(&pool, id).await;
+    assert_eq!(j.state, JobState::Running);
+    assert!(j.errors.is_empty() && j.result.is_none() && j.progress.is_none());
+
+    // The current token still works.
+    let done = db::jobs::complete_if_running(
+        &pool,
+        &[db::jobs::Success {
+            id,
+            token: good,
+            result: json!("ok"),
+            progress: None,
+        }],
+    )
+    .await
+    .unwrap();
+    assert_eq!(done, vec![id]);
+    assert_eq!(job(&pool, id).await.result, Some(json!("ok")));
+}
+
+#[sqlx::test]
+async fn claims_never_exceed_free_slots(pool: PgPool) {
+    sqlx::query("INSERT INTO weir.jobs (kind, args) SELECT 'test.record', '{\"sleep_ms\": 300}' FROM generate_series(1, 20)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 3)]), registry(&recorder));
+    let mut max_running = 0;
+    for _ in 0..40 {
+        let running: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM weir.jobs WHERE state = 'running'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        max_running = max_running.max(running);
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    worker.stop().await;
+    assert!(max_running >= 1);
+    assert!(max_running <= 3, "{max_running} jobs running with 3 slots");
+}
+
+#[sqlx::test]
+async fn handler_progress_is_stored_on_the_job(pool: PgPool) {
+    let mut registry = weir::worker::Registry::new();
+    registry.register(weir::tasks::demo::ProcessItem);
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry);
+    let id = enqueue(
+        &pool,
+        NewJob::new(
+            "demo.process_item",
+            json!({"name": "x", "steps": 10, "step_ms": 100}),
+        ),
+    )
+    .await;
+    let progress = eventually(
+        Duration::from_secs(10),
+        "progress while running",
+        || async {
+            let j = job(&pool, id).await;
+            j.progress
+                .filter(|p| j.state == JobState::Running && p.done.unwrap_or(0) >= 2)
+        },
+    )
+    .await;
+    assert_eq!(progress.total, Some(10));
+    assert!(progress.updated_at.is_some());
+    let done = wait_for_state(&pool, id, JobState::Succeeded, Duration::from_secs(10)).await;
+    worker.stop().await;
+    assert_eq!(done.result, Some(json!({"result": "Processed item x"})));
+    assert_eq!(done.progress.unwrap().done, Some(10));
+}
