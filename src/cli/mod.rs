@@ -3,11 +3,12 @@
 mod dev;
 mod enqueue;
 mod job;
+mod serve;
 mod worker;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DbArgs, WorkerArgs};
+use crate::config::{ApiArgs, DbArgs, WorkerArgs};
 use crate::error::Result;
 
 #[derive(Debug, Parser)]
@@ -23,14 +24,30 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Everything on one machine: migrations and a worker with the built-in tasks.
+    /// Everything on one machine: migrations, the web node and a worker with the built-in tasks.
     #[command(after_help = "Example:\n  cargo run -- dev")]
     Dev {
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
         worker: WorkerArgs,
     },
+    /// Run a web node: the REST API, Swagger UI at /docs, /metrics.
+    #[command(after_help = "Example:\n  weir serve --bind 127.0.0.1:8000")]
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Do not apply migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Print the OpenAPI spec (identical to the committed openapi.json).
+    #[command(after_help = "Example:\n  weir openapi > openapi.json")]
+    Openapi,
     /// Create the database if it is missing and apply the migrations.
     #[command(
         after_help = "Example:\n  weir migrate --database-url postgres://postgres@127.0.0.1:5432/weir"
@@ -76,7 +93,16 @@ pub async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Dev { db, worker } => dev::run(db, worker).await,
+        Command::Dev { db, api, worker } => dev::run(db, api, worker).await,
+        Command::Serve {
+            db,
+            api,
+            no_migrate,
+        } => serve::run(db, api, no_migrate).await,
+        Command::Openapi => {
+            print!("{}", crate::api::spec_json());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Migrate { db } => {
             crate::db::create_database_if_missing(&db.database_url).await?;
             let pool = db.connect().await?;
@@ -96,4 +122,17 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Connects the main pool; unless `no_migrate`, creates the database when
+/// missing and applies the migrations first.
+async fn connect_and_migrate(db: &DbArgs, no_migrate: bool) -> Result<sqlx::PgPool> {
+    if !no_migrate {
+        crate::db::create_database_if_missing(&db.database_url).await?;
+    }
+    let pool = db.connect().await?;
+    if !no_migrate {
+        crate::db::migrate(&pool).await?;
+    }
+    Ok(pool)
 }
