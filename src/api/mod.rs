@@ -6,6 +6,7 @@
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
 //! - [`events`]: the one LISTEN connection serving waits and streams;
 //! - [`problem`]: every error as `application/problem+json`;
+//! - [`ui`]: the dashboard at `/ui`, served from assets in the binary;
 //! - this file: assembly, auth, body limit, request metrics, serving.
 
 pub mod events;
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod problem;
 pub mod queues;
 pub mod strict;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,7 +154,7 @@ pub fn spec_json() -> String {
     spec
 }
 
-/// The whole web application: `/v1` API, `/docs`, `/openapi.json`,
+/// The whole web application: `/v1` API, `/docs`, `/openapi.json`, `/ui`,
 /// `/healthz`, `/readyz`, `/metrics`, problem JSON for every error.
 pub fn app(state: Arc<AppState>) -> impl Endpoint {
     let config = state.config.clone();
@@ -162,6 +164,7 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
     Route::new()
         .nest("/docs", docs)
         .at("/openapi.json", spec)
+        .nest("/ui", ui::routes())
         .nest("/", api)
         .around(move |ep, req| {
             let config = config.clone();
@@ -272,7 +275,7 @@ fn route_template(path: &str) -> String {
     }
     if !matches!(
         parts.get(1),
-        Some(&"v1" | &"docs" | &"healthz" | &"readyz" | &"metrics" | &"openapi.json")
+        Some(&"v1" | &"docs" | &"ui" | &"healthz" | &"readyz" | &"metrics" | &"openapi.json")
     ) {
         return "other".into();
     }

@@ -1,0 +1,161 @@
+//! The dashboard at `/ui`: served from the binary outside the token check,
+//! and driven end to end in Debian's headless Chromium by `tests/ui/e2e.mjs`
+//! (playwright-core) against a real web node and worker on a loopback port.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use poem::http::StatusCode;
+use poem::listener::TcpAcceptor;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+const TOKEN: &str = "e2e-secret-token";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[sqlx::test]
+async fn ui_is_served_without_a_token_while_v1_still_needs_one(pool: PgPool) {
+    let cli = api_client(&pool, &[TOKEN]).await;
+
+    for (path, content_type) in [
+        ("/ui", "text/html; charset=utf-8"),
+        ("/ui/", "text/html; charset=utf-8"),
+        ("/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/ui/app.css", "text/css; charset=utf-8"),
+        ("/ui/icon.svg", "image/svg+xml"),
+    ] {
+        let resp = cli.get(path).send().await;
+        resp.assert_status_is_ok();
+        resp.assert_header("content-type", content_type);
+        let csp = resp.0.headers().get("content-security-policy").cloned();
+        let csp = csp
+            .expect("every asset has a CSP")
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+    }
+    let page = cli
+        .get("/ui")
+        .send()
+        .await
+        .0
+        .into_body()
+        .into_string()
+        .await;
+    assert!(page.unwrap().contains("/ui/app.js"));
+
+    cli.get("/v1/queues")
+        .send()
+        .await
+        .assert_status(StatusCode::UNAUTHORIZED);
+    let missing = cli.get("/ui/nope.js").send().await;
+    missing.assert_status(StatusCode::NOT_FOUND);
+    missing.assert_header("content-type", "application/problem+json");
+}
+
+/// What the browser test needs that is not on this machine.
+fn missing_browser_tools(dir: &Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!("{CHROMIUM} (apt-get install -y chromium)"));
+    }
+    if !dir.join("node_modules/playwright-core").exists() {
+        missing.push(format!(
+            "{}/node_modules (npm ci in that folder)",
+            dir.display()
+        ));
+    }
+    let node = std::process::Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        missing.push("node (Node.js)".into());
+    }
+    missing
+}
+
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+#[sqlx::test]
+async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/ui");
+    let missing = missing_browser_tools(&dir);
+    if !missing.is_empty() {
+        let missing = missing.join(", ");
+        assert!(
+            !under_ci(),
+            "CI is set but the browser test cannot run: missing {missing} (.ci/run installs them)"
+        );
+        eprintln!("SKIPPED dashboard_end_to_end_in_headless_chromium: missing {missing}");
+        return;
+    }
+
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 4)]),
+        weir::tasks::builtin(),
+    );
+    // The real web node with a token, on a free loopback port held from
+    // bind to serve (no race for the port).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    let state = Arc::new(weir::api::AppState {
+        pool: pool.clone(),
+        events: weir::api::events::JobEvents::start(pool.clone(), shutdown.clone())
+            .await
+            .unwrap(),
+        config: weir::api::ApiConfig {
+            tokens: vec![TOKEN.into()],
+            ..weir::api::ApiConfig::default()
+        },
+    });
+    let stop = shutdown.clone();
+    let server = tokio::spawn(
+        poem::Server::new_with_acceptor(TcpAcceptor::from_std(listener).unwrap())
+            .run_with_graceful_shutdown(
+                weir::api::app(state),
+                async move { stop.cancelled().await },
+                Some(Duration::from_secs(2)),
+            ),
+    );
+
+    let artifacts = std::env::var_os("WEIR_UI_ARTIFACTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/ui-artifacts"));
+    let run = tokio::process::Command::new("node")
+        .arg("e2e.mjs")
+        .current_dir(&dir)
+        .env("WEIR_URL", format!("http://{addr}"))
+        .env("WEIR_TOKEN", TOKEN)
+        .env("WEIR_ARTIFACTS", &artifacts)
+        .env("CHROMIUM", CHROMIUM)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(300), run)
+        .await
+        .expect("the browser test ran for over 5 minutes")
+        .expect("node starts");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+    worker.stop().await;
+
+    assert!(
+        output.status.success() && stdout.contains("UI E2E PASSED"),
+        "the browser test failed ({}); screenshots in {}\n{stdout}\n{stderr}",
+        output.status,
+        artifacts.display()
+    );
+}
