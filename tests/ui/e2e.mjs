@@ -29,6 +29,7 @@ const TIMEOUT = 30_000;
 const RUNNING_CANCEL_TIMEOUT = 15_000;
 
 mkdirSync(artifacts, { recursive: true });
+rmSync(join(artifacts, 'failure.png'), { force: true });
 const profile = mkdtempSync(join(tmpdir(), 'weir-ui-e2e-'));
 const started = Date.now();
 

@@ -313,46 +313,49 @@ async function pollQueues() {
   for (const fn of queueListeners) fn(latestQueues);
 }
 
-/** Jobs finished per minute between successive samples, over the window. */
+const BUCKET_S = 15;
+const BUCKETS = CHART_WINDOW_S / BUCKET_S;
+
+/** Jobs finished (succeeded + failed) in each 15 s bucket of the window,
+ * oldest first, from the differences between successive samples. */
 function throughput(name) {
   const list = samples.get(name) || [];
-  const points = [];
+  const now = Date.now();
+  const buckets = new Array(BUCKETS).fill(0);
   for (let i = 1; i < list.length; i++) {
-    const dt = (list[i].t - list[i - 1].t) / 1000;
     // Pruning can lower the counts: a drop is not negative work.
     const delta = Math.max(0, list[i].finished - list[i - 1].finished);
-    if (dt > 0) points.push({ t: list[i].t, perMin: (delta / dt) * 60 });
+    const age = (now - list[i].t) / 1000;
+    const slot = BUCKETS - 1 - Math.floor(age / BUCKET_S);
+    if (slot >= 0) buckets[slot] += delta;
   }
-  return points;
+  return buckets;
 }
 
 function chart(name) {
   const W = 300;
   const H = 64;
-  const points = throughput(name);
+  const buckets = throughput(name);
+  const max = Math.max(1, ...buckets);
+  const barW = W / BUCKETS;
+  const lastMinute = buckets.slice(-60 / BUCKET_S).reduce((a, b) => a + b, 0);
   const svg = s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img' });
-  const now = Date.now();
-  const max = Math.max(1, ...points.map((p) => p.perMin));
-  const x = (t) => W - ((now - t) / 1000 / CHART_WINDOW_S) * W;
-  const y = (v) => H - 4 - (v / max) * (H - 18);
-  svg.append(s('line', { class: 'axis', x1: 0, y1: H - 4, x2: W, y2: H - 4 }));
-  const recent = points.filter((p) => now - p.t <= CHART_WINDOW_S * 1000);
-  if (recent.length > 1) {
-    const line = recent.map((p) => `${x(p.t).toFixed(1)},${y(p.perMin).toFixed(1)}`).join(' ');
-    svg.append(s('polygon', {
-      class: 'area', points: `${x(recent[0].t).toFixed(1)},${H - 4} ${line} ${x(recent.at(-1).t).toFixed(1)},${H - 4}`,
+  const title = s('title');
+  title.textContent = `Jobs finished in queue ${name} per ${BUCKET_S} s, last 10 minutes`;
+  svg.append(title, s('line', { class: 'axis', x1: 0, y1: H - 4, x2: W, y2: H - 4 }));
+  buckets.forEach((n, i) => {
+    if (!n) return;
+    const hgt = Math.max(2, (n / max) * (H - 20));
+    svg.append(s('rect', {
+      class: 'area bar', x: (i * barW + 0.5).toFixed(1), y: (H - 4 - hgt).toFixed(1),
+      width: (barW - 1).toFixed(1), height: hgt.toFixed(1),
     }));
-    svg.append(s('polyline', { class: 'line', points: line }));
-  }
-  const last = recent.at(-1)?.perMin ?? 0;
+  });
   const label = s('text', { x: 2, y: 10 });
-  label.textContent = `${last.toFixed(last < 10 ? 1 : 0)} jobs/min now · peak ${max.toFixed(max < 10 ? 1 : 0)}`;
+  label.textContent = `${lastMinute} finished in the last minute`;
   const span = s('text', { x: W - 2, y: 10, 'text-anchor': 'end' });
   span.textContent = 'last 10 min';
   svg.append(label, span);
-  const title = s('title');
-  title.textContent = `Jobs finished per minute in queue ${name}, last 10 minutes`;
-  svg.prepend(title);
   return svg;
 }
 
