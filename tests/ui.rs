@@ -154,7 +154,7 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
 
     assert!(
         output.status.success() && stdout.contains("UI E2E PASSED"),
-        "the browser test failed ({}); screenshots in {}\n{stdout}\n{stderr}",
+        "the browser test failed ({}; its output is above); screenshots in {}",
         output.status,
         artifacts.display()
     );

@@ -529,8 +529,8 @@ function jobsView(ctx, params) {
 
   function row(job) {
     return h('tr', { 'data-id': job.id },
-      h('td', {}, h('a', { class: 'mono', href: `#/jobs/${job.id}`, text: shortId(job.id), title: job.id })),
-      h('td', { text: job.kind }),
+      h('td', { class: 'hide-sm' }, h('a', { class: 'mono', href: `#/jobs/${job.id}`, text: shortId(job.id), title: job.id })),
+      h('td', {}, h('a', { href: `#/jobs/${job.id}`, text: job.kind, title: job.id })),
       h('td', { class: 'hide-sm', text: job.queue }),
       h('td', {}, badge(job.state)),
       h('td', { class: 'num hide-sm', text: `${job.attempt}/${job.max_attempts}` }),
@@ -576,7 +576,7 @@ function jobsView(ctx, params) {
     h('section', { class: 'panel' },
       h('div', { class: 'table-wrap' }, h('table', { id: 'jobs-table' },
         h('thead', {}, h('tr', {},
-          h('th', { text: 'Id' }), h('th', { text: 'Kind' }), h('th', { class: 'hide-sm', text: 'Queue' }),
+          h('th', { class: 'hide-sm', text: 'Id' }), h('th', { text: 'Kind' }), h('th', { class: 'hide-sm', text: 'Queue' }),
           h('th', { text: 'State' }), h('th', { class: 'num hide-sm', text: 'Attempt' }), h('th', { text: 'Progress' }),
           h('th', { class: 'num hide-sm', text: 'Age' }))),
         tbody)),
@@ -773,8 +773,8 @@ function submitView(ctx) {
   function row(entry) {
     const job = entry.job;
     return h('tr', { 'data-id': job.id },
-      h('td', {}, h('a', { class: 'mono', href: `#/jobs/${job.id}`, text: shortId(job.id), title: job.id })),
-      h('td', { text: job.kind }),
+      h('td', { class: 'hide-sm' }, h('a', { class: 'mono', href: `#/jobs/${job.id}`, text: shortId(job.id), title: job.id })),
+      h('td', {}, h('a', { href: `#/jobs/${job.id}`, text: job.kind, title: job.id })),
       h('td', {}, badge(job.state)),
       h('td', {}, progressBar(job)),
       h('td', { class: 'result mono', text: job.result !== undefined ? JSON.stringify(job.result) : job.errors.at(-1)?.message || '' }));
@@ -836,7 +836,7 @@ function submitView(ctx) {
     h('section', { class: 'panel' },
       h('h2', { text: 'Submitted from this tab' }),
       h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {}, h('th', { text: 'Id' }), h('th', { text: 'Kind' }), h('th', { text: 'State' }),
+        h('thead', {}, h('tr', {}, h('th', { class: 'hide-sm', text: 'Id' }), h('th', { text: 'Kind' }), h('th', { text: 'State' }),
           h('th', { text: 'Progress' }), h('th', { text: 'Result' }))),
         list))));
 }
@@ -848,6 +848,8 @@ let current = null;
 
 function route() {
   current?.abort();
+  // A confirmation belongs to the page it was shown on; errors stay until dismissed.
+  if (noticeEl.classList.contains('info')) noticeEl.hidden = true;
   current = new AbortController();
   const ctx = { signal: current.signal };
   const hash = location.hash.replace(/^#/, '') || '/';
