@@ -42,9 +42,12 @@ function check(cond, msg) {
 }
 
 /** The API, from the script itself, to check what the page claims. */
-async function api(path) {
+async function api(path, body) {
   const headers = token ? { Authorization: `Bearer ${token}` } : {};
-  const resp = await fetch(`${base}${path}`, { headers });
+  if (body) headers['Content-Type'] = 'application/json';
+  const resp = await fetch(`${base}${path}`, {
+    headers, method: body ? 'POST' : 'GET', body: body && JSON.stringify(body),
+  });
   if (!resp.ok) throw new Error(`${path}: HTTP ${resp.status}`);
   return resp.json();
 }
@@ -212,6 +215,26 @@ try {
   await problem.filter({ hasText: `job ${ghost} not found` }).waitFor();
   log(`a 404 is shown as: ${(await problem.locator('span').textContent()).trim()}`);
 
+  // ---- Keyset pages: 30 jobs on a queue no worker serves, 25 a page.
+  const queue = `pages-${Date.now() % 100000}`;
+  await api('/v1/jobs/batch', {
+    jobs: Array.from({ length: 30 }, (_, i) => ({ kind: 'e2e.waits', queue, args: { i } })),
+  });
+  await page.fill('input[name=queue]', queue);
+  await page.press('input[name=queue]', 'Enter');
+  const rows = page.locator('#jobs-table tbody tr[data-id]');
+  await page.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 25);
+  const first = await rows.first().getAttribute('data-id');
+  await page.click('button:text-is("Older →")');
+  await page.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 5);
+  check(await page.locator('button:text-is("Older →")').isDisabled(), 'the last page has no older page');
+  const second = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.id));
+  check(!second.includes(first), 'the second page does not repeat the first');
+  await page.click('button:text-is("← Newer")');
+  await page.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 25);
+  check((await rows.first().getAttribute('data-id')) === first, 'back to the first page');
+  log('30 jobs paged 25 + 5 with Older/Newer');
+
   // ---- Pause and resume the default queue.
   await page.click('nav a[data-nav=overview]');
   const card = page.locator('.queue-card[data-queue=default]');
@@ -232,7 +255,7 @@ try {
   // ---- A phone-sized screen.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.click('nav a[data-nav=jobs]');
-  await page.locator(`#jobs-table tr[data-id="${itemId}"] [role=progressbar]`).waitFor();
+  await page.locator('#jobs-table tr[data-id] [role=progressbar]').first().waitFor();
   check(await page.locator('#notice').isHidden(), 'a confirmation goes away with its page');
   const fits = await page.evaluate(() => document.querySelector('#jobs-table').scrollWidth
     <= document.querySelector('#jobs-table').parentElement.clientWidth + 1);
