@@ -5,6 +5,7 @@ mod dev;
 mod enqueue;
 mod job;
 mod jobs;
+mod private_db;
 mod queues;
 mod retry;
 mod serve;
@@ -38,6 +39,10 @@ enum Command {
         api: ApiArgs,
         #[command(flatten)]
         worker: WorkerArgs,
+        /// Always use a private PostgreSQL (data in .weir/pg), even if
+        /// DATABASE_URL is set or a server answers at the default address.
+        #[arg(long)]
+        private_db: bool,
     },
     /// Run a web node: the REST API, Swagger UI at /docs, /metrics.
     #[command(after_help = "Example:\n  weir serve --bind 127.0.0.1:8000")]
@@ -120,7 +125,12 @@ pub async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Dev { db, api, worker } => dev::run(db, api, worker).await,
+        Command::Dev {
+            db,
+            api,
+            worker,
+            private_db,
+        } => dev::run(db, api, worker, private_db).await,
         Command::Serve {
             db,
             api,
