@@ -20,6 +20,11 @@ use weir::{Job, JobContext, JobError, JobId, JobState, QueueConfig, Task, Worker
 pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
     let mut maintenance = MaintenanceConfig::default();
     maintenance.stager.poll_interval = Duration::from_millis(200);
+    maintenance.rescuer.interval = Duration::from_millis(500);
+    maintenance.rescuer.backoff = Backoff {
+        base: Duration::from_millis(100),
+        max: Duration::from_secs(60),
+    };
     WorkerConfig {
         queues: queues
             .iter()
@@ -36,6 +41,8 @@ pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
             max: Duration::from_secs(60),
         },
         progress_interval: Duration::from_millis(50),
+        watch_interval: Duration::from_millis(200),
+        cancel_grace: Duration::from_secs(1),
         maintenance: Some(maintenance),
         ..WorkerConfig::default()
     }
@@ -199,4 +206,94 @@ pub fn registry(recorder: &Recorder) -> Registry {
     let mut r = Registry::new();
     r.register(Echo).register(recorder.clone());
     r
+}
+
+/// What [`Blocker`] runs saw, shared with the test.
+#[derive(Clone, Default)]
+pub struct Blocker {
+    /// Job ids, one entry per start.
+    pub starts: Arc<Mutex<Vec<JobId>>>,
+    /// Job ids whose handler saw `ctx.is_cancelled()`.
+    pub saw_cancel: Arc<Mutex<Vec<JobId>>>,
+    /// Job ids whose handler ran to its end (was not aborted).
+    pub ended: Arc<Mutex<Vec<JobId>>>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct BlockerArgs {
+    /// Keep running after the cancel (until aborted, or 60 s).
+    #[serde(default)]
+    pub ignore_cancel: bool,
+}
+
+impl Blocker {
+    pub fn starts(&self, id: JobId) -> usize {
+        self.starts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|j| **j == id)
+            .count()
+    }
+
+    pub fn saw_cancel(&self, id: JobId) -> bool {
+        self.saw_cancel.lock().unwrap().contains(&id)
+    }
+
+    pub fn ended(&self, id: JobId) -> bool {
+        self.ended.lock().unwrap().contains(&id)
+    }
+}
+
+/// `test.block`: runs until cancelled (then returns `Cancelled`), or,
+/// with `ignore_cancel`, notes the cancel and keeps running for 60 s.
+impl Task for Blocker {
+    const KIND: &'static str = "test.block";
+    type Args = BlockerArgs;
+    type Output = serde_json::Value;
+
+    async fn run(&self, ctx: JobContext, args: BlockerArgs) -> Result<serde_json::Value, JobError> {
+        self.starts.lock().unwrap().push(ctx.id());
+        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut noted = false;
+        while tokio::time::Instant::now() < until {
+            if ctx.is_cancelled() && !noted {
+                noted = true;
+                self.saw_cancel.lock().unwrap().push(ctx.id());
+                if !args.ignore_cancel {
+                    self.ended.lock().unwrap().push(ctx.id());
+                    return Err(JobError::Cancelled);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.ended.lock().unwrap().push(ctx.id());
+        Ok(serde_json::json!("done"))
+    }
+}
+
+/// A registry with [`Echo`], `recorder` and `blocker`.
+pub fn registry_with_blocker(recorder: &Recorder, blocker: &Blocker) -> Registry {
+    let mut r = registry(recorder);
+    r.register(blocker.clone());
+    r
+}
+
+/// Enqueues a job of `kind` with `args` through the client.
+pub async fn enqueue_kind(pool: &PgPool, kind: &str, args: serde_json::Value) -> JobId {
+    let job = weir::NewJob::new(kind, args);
+    weir::Client::new(pool.clone())
+        .enqueue_job(&job)
+        .await
+        .unwrap()
+        .id
+}
+
+/// Sets `cancel_requested_at` the way `weir.cancel_job` does for a running job.
+pub async fn request_cancel(pool: &PgPool, id: JobId) {
+    sqlx::query("UPDATE weir.jobs SET cancel_requested_at = now() WHERE id = $1")
+        .bind(id.0)
+        .execute(pool)
+        .await
+        .unwrap();
 }
