@@ -20,7 +20,7 @@ use weir::{JobState, NodeId};
 
 fn short_lease() -> MaintenanceConfig {
     MaintenanceConfig {
-        leader_ttl: Duration::from_secs(1),
+        leader_ttl: Duration::from_secs(2),
         ..MaintenanceConfig::default()
     }
 }

@@ -62,13 +62,21 @@ pub struct Executions {
 }
 
 impl Executions {
-    /// Registers an attempt; the returned signal stops it.
+    /// Registers an attempt; the returned signal stops it. An older
+    /// attempt of the same job still running here (the job was rescued
+    /// and this node claimed it again) is told to stop at once.
     pub fn insert(&self, id: JobId, token: ClaimToken) -> StopSignal {
         let signal = StopSignal::default();
-        self.by_job
+        let replaced = self
+            .by_job
             .lock()
             .expect("executions poisoned")
             .insert(id, (token, signal.clone()));
+        if let Some((old, old_signal)) = replaced
+            && old != token
+        {
+            old_signal.stop(StopReason::Lost);
+        }
         signal
     }
 
@@ -144,5 +152,38 @@ pub async fn run(
             }
             Err(e) => tracing::debug!(error = %e, "watching running jobs failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    #[test]
+    fn a_new_attempt_of_the_same_job_stops_the_old_one() {
+        let executions = Executions::default();
+        let id = JobId(Uuid::new_v4());
+        let (old, new) = (ClaimToken(Uuid::new_v4()), ClaimToken(Uuid::new_v4()));
+        let old_signal = executions.insert(id, old);
+        let new_signal = executions.insert(id, new);
+        assert!(old_signal.token.is_cancelled());
+        assert_eq!(old_signal.reason(), Some(StopReason::Lost));
+        assert!(!new_signal.token.is_cancelled());
+
+        // The old attempt ending does not forget the new one.
+        executions.remove(id, old);
+        assert_eq!(executions.snapshot(), vec![(id, new)]);
+        executions.remove(id, new);
+        assert!(executions.snapshot().is_empty());
+    }
+
+    #[test]
+    fn the_first_stop_reason_wins() {
+        let signal = StopSignal::default();
+        signal.stop(StopReason::CancelRequested);
+        signal.stop(StopReason::Lost);
+        assert_eq!(signal.reason(), Some(StopReason::CancelRequested));
     }
 }
