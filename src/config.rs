@@ -146,3 +146,39 @@ impl WorkerArgs {
         })
     }
 }
+
+/// Web node settings.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WEIR_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+    /// Comma-separated bearer tokens; when set, every /v1 call needs one.
+    #[arg(long, env = "WEIR_API_TOKENS", hide_env_values = true)]
+    pub api_tokens: Option<String>,
+    /// Longest ?wait on GET /v1/jobs/{id}, in seconds.
+    #[arg(long, env = "WEIR_WAIT_CAP_SECS", default_value_t = 60)]
+    pub wait_cap_secs: u64,
+    /// Largest request body, in bytes.
+    #[arg(long, env = "WEIR_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub body_limit_bytes: usize,
+}
+
+impl ApiArgs {
+    pub fn to_config(&self) -> crate::api::ApiConfig {
+        crate::api::ApiConfig {
+            wait_cap: Duration::from_secs(self.wait_cap_secs),
+            body_limit: self.body_limit_bytes,
+            tokens: self
+                .api_tokens
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+            ..crate::api::ApiConfig::default()
+        }
+    }
+}

@@ -23,6 +23,7 @@
 //! - `migrations/`: the schema, embedded and applied by `weir migrate`.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod backoff;
 pub mod cli;
 pub mod client;
@@ -32,6 +33,7 @@ pub mod error;
 pub mod job;
 pub mod logging;
 pub mod maintenance;
+pub mod metrics;
 pub mod shutdown;
 pub mod task;
 pub mod tasks;

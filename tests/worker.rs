@@ -367,25 +367,22 @@ async fn a_write_with_an_old_claim_token_changes_nothing(pool: PgPool) {
 
 #[sqlx::test]
 async fn claims_never_exceed_free_slots(pool: PgPool) {
-    sqlx::query("INSERT INTO weir.jobs (kind, args) SELECT 'test.record', '{\"sleep_ms\": 300}' FROM generate_series(1, 20)")
+    sqlx::query("INSERT INTO weir.jobs (kind, args) SELECT 'test.record', '{\"sleep_ms\": 100}' FROM generate_series(1, 30)")
         .execute(&pool)
         .await
         .unwrap();
     let recorder = Recorder::default();
     let worker = RunningWorker::start(&pool, fast_config(&[("default", 3)]), registry(&recorder));
-    let mut max_running = 0;
-    for _ in 0..40 {
-        let running: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM weir.jobs WHERE state = 'running'")
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        max_running = max_running.max(running);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(Duration::from_secs(30), "all 30 jobs to run", || async {
+        (recorder.runs().len() == 30).then_some(())
+    })
+    .await;
     worker.stop().await;
-    assert!(max_running >= 1);
-    assert!(max_running <= 3, "{max_running} jobs running with 3 slots");
+    assert_eq!(
+        recorder.max_concurrent(),
+        3,
+        "3 slots: never more, and all used"
+    );
 }
 
 #[sqlx::test]

@@ -1,27 +1,34 @@
-//! `weir dev`: everything on one machine, in one process.
+//! `weir dev`: everything on one machine, in one process: migrations, the
+//! web node and a worker with the built-in tasks.
 
 use std::process::ExitCode;
 
-use crate::config::{DbArgs, WorkerArgs};
+use crate::config::{ApiArgs, DbArgs, WorkerArgs};
 use crate::error::Result;
 use crate::worker::Worker;
 
-pub async fn run(db: DbArgs, args: WorkerArgs) -> Result<ExitCode> {
-    let config = args.to_config()?;
-    crate::db::create_database_if_missing(&db.database_url).await?;
-    let pool = db.connect().await?;
-    crate::db::migrate(&pool).await?;
-    println!("weir dev: database {} migrated", redact(&db.database_url));
-    println!("weir dev: worker with the built-in tasks (demo.process_item, demo.fail, demo.sleep)");
-    println!(
-        "weir dev: try  psql {} -c \"select weir.enqueue('demo.process_item', '{{\\\"name\\\":\\\"x\\\",\\\"steps\\\":3,\\\"step_ms\\\":500}}')\"",
-        redact(&db.database_url)
-    );
+pub async fn run(db: DbArgs, api: ApiArgs, worker: WorkerArgs) -> Result<ExitCode> {
+    let config = worker.to_config()?;
+    let pool = super::connect_and_migrate(&db, false).await?;
     let shutdown = crate::shutdown::on_signal();
-    Worker::new(pool, config)
-        .with_registry(crate::tasks::builtin())
-        .run(shutdown)
-        .await?;
+    let base = format!("http://{}", api.bind);
+    println!("weir dev: database {}", redact(&db.database_url));
+    println!("weir dev: API        {base}/v1");
+    println!("weir dev: Swagger UI {base}/docs");
+    println!("weir dev: enqueue the demo task with");
+    println!(
+        "  curl -s -X POST {base}/v1/jobs -H 'content-type: application/json' \\\n    -d '{{\"kind\":\"demo.process_item\",\"args\":{{\"name\":\"x\",\"steps\":5,\"step_ms\":500}}}}'"
+    );
+    let worker = Worker::new(pool.clone(), config).with_registry(crate::tasks::builtin());
+    let worker = tokio::spawn(worker.run(shutdown.clone()));
+    let served = crate::api::serve(pool, api.to_config(), &api.bind, shutdown.clone()).await;
+    // The server stops on the signal, or failed to start: stop the worker too.
+    shutdown.cancel();
+    let worked = worker
+        .await
+        .map_err(|e| crate::error::Error::Config(format!("worker task failed: {e}")))?;
+    served?;
+    worked?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,13 +1,19 @@
 //! The `weir` command line: one verb per file, wired here.
 
+mod cancel;
 mod dev;
 mod enqueue;
 mod job;
+mod jobs;
+mod queues;
+mod retry;
+mod serve;
+mod table;
 mod worker;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{DbArgs, WorkerArgs};
+use crate::config::{ApiArgs, DbArgs, WorkerArgs};
 use crate::error::Result;
 
 #[derive(Debug, Parser)]
@@ -23,14 +29,30 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Everything on one machine: migrations and a worker with the built-in tasks.
+    /// Everything on one machine: migrations, the web node and a worker with the built-in tasks.
     #[command(after_help = "Example:\n  cargo run -- dev")]
     Dev {
         #[command(flatten)]
         db: DbArgs,
         #[command(flatten)]
+        api: ApiArgs,
+        #[command(flatten)]
         worker: WorkerArgs,
     },
+    /// Run a web node: the REST API, Swagger UI at /docs, /metrics.
+    #[command(after_help = "Example:\n  weir serve --bind 127.0.0.1:8000")]
+    Serve {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+        /// Do not apply migrations at start.
+        #[arg(long)]
+        no_migrate: bool,
+    },
+    /// Print the OpenAPI spec (identical to the committed openapi.json).
+    #[command(after_help = "Example:\n  weir openapi > openapi.json")]
+    Openapi,
     /// Create the database if it is missing and apply the migrations.
     #[command(
         after_help = "Example:\n  weir migrate --database-url postgres://postgres@127.0.0.1:5432/weir"
@@ -55,9 +77,31 @@ enum Command {
         after_help = "Example:\n  weir enqueue demo.process_item '{\"name\":\"x\",\"steps\":3,\"step_ms\":100}' --wait"
     )]
     Enqueue(enqueue::EnqueueArgs),
-    /// Show one job as JSON.
-    #[command(after_help = "Example:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62")]
+    /// Show one job (--json: the API's job object).
+    #[command(after_help = "Example:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --json")]
     Job(job::JobArgs),
+    /// List jobs, newest first, filtered by state, queue and kind.
+    #[command(
+        after_help = "Examples:\n  weir jobs --state failed --queue mail\n  weir jobs --kind demo.sleep --limit 100 --json"
+    )]
+    Jobs(jobs::JobsArgs),
+    /// Cancel a job: queued ones at once, running ones by asking their worker.
+    #[command(after_help = "Example:\n  weir cancel 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62")]
+    Cancel(cancel::CancelArgs),
+    /// Send failed or cancelled jobs back to available (errors are kept).
+    #[command(
+        after_help = "Examples:\n  weir retry 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62\n  weir retry --all-failed --queue mail --kind email.send"
+    )]
+    Retry(retry::RetryArgs),
+    /// Show every queue: paused, jobs per state, oldest available, unserved kinds.
+    #[command(after_help = "Example:\n  weir queues --json")]
+    Queues(queues::QueuesArgs),
+    /// Stop claiming from a queue on every node (running jobs go on).
+    #[command(after_help = "Example:\n  weir pause mail")]
+    Pause(queues::QueueArgs),
+    /// Restart claiming from a paused queue.
+    #[command(after_help = "Example:\n  weir resume mail")]
+    Resume(queues::QueueArgs),
 }
 
 /// Parses the command line and runs it. Errors are printed as one line.
@@ -76,7 +120,16 @@ pub async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Dev { db, worker } => dev::run(db, worker).await,
+        Command::Dev { db, api, worker } => dev::run(db, api, worker).await,
+        Command::Serve {
+            db,
+            api,
+            no_migrate,
+        } => serve::run(db, api, no_migrate).await,
+        Command::Openapi => {
+            print!("{}", crate::api::spec_json());
+            Ok(std::process::ExitCode::SUCCESS)
+        }
         Command::Migrate { db } => {
             crate::db::create_database_if_missing(&db.database_url).await?;
             let pool = db.connect().await?;
@@ -91,9 +144,44 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         } => worker::run(db, args, no_migrate).await,
         Command::Enqueue(args) => enqueue::run(args).await,
         Command::Job(args) => job::run(args).await,
+        Command::Jobs(args) => jobs::run(args).await,
+        Command::Cancel(args) => cancel::run(args).await,
+        Command::Retry(args) => retry::run(args).await,
+        Command::Queues(args) => queues::list(args).await,
+        Command::Pause(args) => queues::pause(args).await,
+        Command::Resume(args) => queues::resume(args).await,
     }
 }
 
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Connects the main pool; unless `no_migrate`, creates the database when
+/// missing and applies the migrations first.
+async fn connect_and_migrate(db: &DbArgs, no_migrate: bool) -> Result<sqlx::PgPool> {
+    if !no_migrate {
+        crate::db::create_database_if_missing(&db.database_url).await?;
+    }
+    let pool = db.connect().await?;
+    if !no_migrate {
+        crate::db::migrate(&pool).await?;
+    }
+    Ok(pool)
+}
+
+/// A job as the API shows it (absent values omitted).
+fn job_value(job: &crate::job::Job) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(job)?;
+    if v.get("result").is_some_and(serde_json::Value::is_null)
+        && let Some(map) = v.as_object_mut()
+    {
+        map.remove("result");
+    }
+    Ok(v)
+}
+
+/// [`job_value`] pretty-printed.
+fn job_json(job: &crate::job::Job) -> Result<String> {
+    Ok(serde_json::to_string_pretty(&job_value(job)?)?)
 }

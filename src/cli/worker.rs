@@ -8,13 +8,7 @@ use crate::worker::Worker;
 
 pub async fn run(db: DbArgs, args: WorkerArgs, no_migrate: bool) -> Result<ExitCode> {
     let config = args.to_config()?;
-    if !no_migrate {
-        crate::db::create_database_if_missing(&db.database_url).await?;
-    }
-    let pool = db.connect().await?;
-    if !no_migrate {
-        crate::db::migrate(&pool).await?;
-    }
+    let pool = super::connect_and_migrate(&db, no_migrate).await?;
     let shutdown = crate::shutdown::on_signal();
     Worker::new(pool, config)
         .with_registry(crate::tasks::builtin())

@@ -695,3 +695,89 @@ pub async fn drop_detached_partition(db: impl PgExecutor<'_>, name: &str) -> Res
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(db).await?;
     Ok(())
 }
+
+/// What `weir.cancel_job` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// The job was queued and is now `cancelled`.
+    Cancelled,
+    /// The job is running; its worker was asked to stop it.
+    CancelRequested,
+}
+
+/// Maps the SQLSTATEs raised by the ops functions: P0002 (no such job) and
+/// 55000 (the job's state does not allow it), retrying nothing.
+fn ops_error(err: sqlx::Error, id: JobId) -> Error {
+    match err.as_database_error().and_then(|d| d.code()).as_deref() {
+        Some("P0002") => Error::NotFound(id),
+        Some("55000") => Error::Conflict(
+            err.as_database_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default(),
+        ),
+        Some("23505") => Error::Conflict(format!(
+            "job {id} cannot be retried: a live job already holds its unique_key"
+        )),
+        _ => err.into(),
+    }
+}
+
+/// Cancels a job through `weir.cancel_job` (the one implementation, shared
+/// with psql): queued → `cancelled`; running → cancel requested; finished →
+/// [`Error::Conflict`]; unknown → [`Error::NotFound`].
+pub async fn cancel(db: impl PgExecutor<'_>, id: JobId) -> Result<CancelOutcome> {
+    let outcome = sqlx::query_scalar!(r#"SELECT weir.cancel_job($1) AS "outcome!""#, id.0)
+        .fetch_one(db)
+        .await
+        .map_err(|e| ops_error(e, id))?;
+    Ok(if outcome == "cancelled" {
+        CancelOutcome::Cancelled
+    } else {
+        CancelOutcome::CancelRequested
+    })
+}
+
+/// Sends a failed or cancelled job back to `available` through
+/// `weir.retry_job`; other states → [`Error::Conflict`].
+pub async fn retry(db: impl PgExecutor<'_>, id: JobId) -> Result<()> {
+    sqlx::query!("SELECT weir.retry_job($1)", id.0)
+        .execute(db)
+        .await
+        .map_err(|e| ops_error(e, id))?;
+    Ok(())
+}
+
+/// Filters of [`list`]; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub state: Option<JobState>,
+    pub queue: Option<String>,
+    pub kind: Option<String>,
+    /// Only jobs older (smaller id) than this one: the keyset cursor.
+    pub before: Option<JobId>,
+}
+
+/// Lists jobs newest first (by id, which is time-ordered), at most `limit`.
+pub async fn list(db: impl PgExecutor<'_>, filter: &ListFilter, limit: i64) -> Result<Vec<Job>> {
+    let rows = sqlx::query_as!(
+        JobRow,
+        r#"SELECT id, kind, queue, args, priority, state::text AS "state!", attempt, max_attempts,
+                  run_at, created_at, started_at, finished_at, progress, result, errors,
+                  unique_key, timeout_seconds, cancel_requested_at
+           FROM weir.jobs
+           WHERE ($1::text IS NULL OR state = $1::text::weir.job_state)
+             AND ($2::text IS NULL OR queue = $2)
+             AND ($3::text IS NULL OR kind = $3)
+             AND ($4::uuid IS NULL OR id < $4)
+           ORDER BY id DESC
+           LIMIT $5"#,
+        filter.state.map(JobState::as_str),
+        filter.queue.as_deref(),
+        filter.kind.as_deref(),
+        filter.before.map(|id| id.0),
+        limit,
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Job::try_from).collect()
+}

@@ -1,10 +1,13 @@
 //! Every SQL statement of weir, one module per table. Each function takes
 //! any executor, so it also runs inside a caller's transaction.
 
+pub mod idempotency;
 pub mod jobs;
 pub mod leaders;
 pub mod nodes;
+pub mod queues;
 pub mod waiters;
+pub mod watches;
 
 use std::str::FromStr;
 
@@ -81,4 +84,24 @@ pub fn async_commit_pool(pool: &PgPool, size: u32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(size)
         .connect_lazy_with(options)
+}
+
+/// How many migrations have been applied successfully.
+pub async fn applied_migrations(pool: &PgPool) -> Result<i64> {
+    // Not a checked macro: the table belongs to sqlx's migrator, and the
+    // offline data is prepared on a schema applied without it.
+    Ok(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// `pg_notification_queue_usage()`: the fraction of the NOTIFY queue in use.
+pub async fn notification_queue_usage(pool: &PgPool) -> Result<f64> {
+    Ok(
+        sqlx::query_scalar!(r#"SELECT pg_notification_queue_usage() AS "u!""#)
+            .fetch_one(pool)
+            .await?,
+    )
 }

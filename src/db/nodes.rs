@@ -93,3 +93,33 @@ pub async fn delete_dead(
     .await?;
     Ok(ids.into_iter().map(NodeId).collect())
 }
+
+/// A registered worker node.
+#[derive(Debug, Clone)]
+pub struct NodeRow {
+    pub id: uuid::Uuid,
+    pub host: String,
+    pub pid: i32,
+    pub queues: serde_json::Value,
+    pub kinds: Vec<String>,
+    pub running: i32,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub heartbeat_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Nodes whose last heartbeat is newer than `dead_after` (database clock).
+pub async fn list_live(
+    db: impl PgExecutor<'_>,
+    dead_after: std::time::Duration,
+) -> Result<Vec<NodeRow>> {
+    Ok(sqlx::query_as!(
+        NodeRow,
+        r#"SELECT id, host, pid, queues, kinds, running, started_at, heartbeat_at
+           FROM weir.nodes
+           WHERE heartbeat_at > now() - make_interval(secs => $1)
+           ORDER BY started_at"#,
+        dead_after.as_secs_f64()
+    )
+    .fetch_all(db)
+    .await?)
+}

@@ -23,6 +23,8 @@ use crate::task::{JobContext, JobError};
 pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
     env.running.fetch_add(1, Ordering::Relaxed);
+    let (queue, kind) = (job.queue.clone(), job.kind.clone());
+    let started = std::time::Instant::now();
     let (id, token) = (job.id, job.claim_token);
     let signal = env.executions.insert(id, token);
     let outcome = attempt(&env, job, signal).instrument(span).await;
@@ -32,6 +34,7 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     // slot stays taken until the outcome is written: until then the job
     // still counts as running in the database.
     if let Some(outcome) = outcome {
+        record_metrics(&queue, &kind, &outcome, started.elapsed());
         let (recorded, written) = oneshot::channel();
         let pending = Pending {
             outcome,
@@ -137,4 +140,20 @@ fn panic_message(e: tokio::task::JoinError) -> String {
             .unwrap_or_else(|| "unknown panic".into()),
         Err(e) => e.to_string(),
     }
+}
+
+fn record_metrics(queue: &str, kind: &str, outcome: &Outcome, elapsed: Duration) {
+    let name = match outcome {
+        Outcome::Succeeded(_) => "succeeded",
+        Outcome::Failed(f) if f.fatal => "failed",
+        Outcome::Failed(_) => "errored",
+        Outcome::Cancelled(..) => "cancelled",
+        Outcome::HandedBack(..) => "handed_back",
+    };
+    let labels = [("queue", queue), ("kind", kind)];
+    crate::metrics::observe_run(&labels, elapsed);
+    crate::metrics::inc(
+        "weir_jobs_finished_total",
+        &[labels[0], labels[1], ("outcome", name)],
+    );
 }

@@ -83,12 +83,7 @@ pub fn parse_queues(spec: &str) -> Result<Vec<QueueConfig>> {
             }
             None => (part, 10),
         };
-        let valid = !name.is_empty()
-            && name.len() <= 128
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
-        if !valid {
+        if !crate::job::is_valid_queue_name(name) {
             return Err(Error::Config(format!(
                 "queue name {name:?}: use 1 to 128 letters, digits, '_', '.', ':' or '-'"
             )));

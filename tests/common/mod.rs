@@ -146,11 +146,18 @@ impl Task for Echo {
 #[derive(Clone, Default)]
 pub struct Recorder {
     pub runs: Arc<Mutex<Vec<(JobId, i32)>>>,
+    /// Handlers running now, and the most ever running at once.
+    pub concurrency: Arc<Mutex<(usize, usize)>>,
 }
 
 impl Recorder {
     pub fn runs(&self) -> Vec<(JobId, i32)> {
         self.runs.lock().unwrap().clone()
+    }
+
+    /// The most handlers that ever ran at the same time.
+    pub fn max_concurrent(&self) -> usize {
+        self.concurrency.lock().unwrap().1
     }
 
     pub fn counts(&self) -> HashMap<JobId, usize> {
@@ -185,9 +192,15 @@ impl Task for Recorder {
 
     async fn run(&self, ctx: JobContext, args: RecordArgs) -> Result<serde_json::Value, JobError> {
         self.runs.lock().unwrap().push((ctx.id(), ctx.attempt()));
+        {
+            let mut c = self.concurrency.lock().unwrap();
+            c.0 += 1;
+            c.1 = c.1.max(c.0);
+        }
         if args.sleep_ms > 0 {
             tokio::time::sleep(Duration::from_millis(args.sleep_ms)).await;
         }
+        self.concurrency.lock().unwrap().0 -= 1;
         if let Some(m) = args.panic {
             panic!("{m}");
         }
@@ -296,4 +309,37 @@ pub async fn request_cancel(pool: &PgPool, id: JobId) {
         .execute(pool)
         .await
         .unwrap();
+}
+
+/// An in-process web node over `pool` (no port), with `tokens` if any.
+pub async fn api_client(
+    pool: &PgPool,
+    tokens: &[&str],
+) -> poem::test::TestClient<impl poem::Endpoint> {
+    let config = weir::api::ApiConfig {
+        tokens: tokens.iter().map(|t| t.to_string()).collect(),
+        wait_cap: Duration::from_secs(10),
+        ..weir::api::ApiConfig::default()
+    };
+    let events = weir::api::events::JobEvents::start(pool.clone(), CancellationToken::new())
+        .await
+        .unwrap();
+    let state = Arc::new(weir::api::AppState {
+        pool: pool.clone(),
+        events,
+        config,
+    });
+    poem::test::TestClient::new(weir::api::app(state))
+}
+
+/// The body of a test response as JSON.
+pub async fn body_json(resp: poem::test::TestResponse) -> serde_json::Value {
+    resp.0.into_body().into_json().await.unwrap()
+}
+
+/// The registry of the stock binary plus the test tasks.
+pub fn full_registry(recorder: &Recorder) -> Registry {
+    let mut r = weir::tasks::builtin();
+    r.register(Echo).register(recorder.clone());
+    r
 }

@@ -1,0 +1,186 @@
+//! Job change notifications for waiting requests and event streams.
+//!
+//! One LISTEN connection per web node (channel `weir_job_events`) serves
+//! every waiter. A waiter registers the job in `weir.watches` (so that
+//! changes to it are announced at all), then reads the job; when a
+//! notification for it arrives, it reads it again. No request holds a
+//! connection while it waits. Notifications are hints: a waiter also
+//! re-reads every [`SAFETY_RECHECK`], and after a listener reconnect.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::watches::JOB_EVENTS_CHANNEL;
+use crate::error::Result;
+use crate::job::{JobId, NodeId};
+
+/// Longest a waiter goes without re-reading its job, in case a
+/// notification was lost.
+pub const SAFETY_RECHECK: Duration = Duration::from_secs(2);
+
+struct Entry {
+    tx: watch::Sender<u64>,
+    subscribers: usize,
+}
+
+/// The web node's fan-out of job notifications.
+pub struct JobEvents {
+    pool: PgPool,
+    node: NodeId,
+    entries: Mutex<HashMap<JobId, Entry>>,
+}
+
+impl JobEvents {
+    /// Connects the listener and returns once LISTEN is active.
+    pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Arc<Self>> {
+        let node = NodeId(Uuid::new_v4());
+        let events = Arc::new(JobEvents {
+            pool: pool.clone(),
+            node,
+            entries: Mutex::new(HashMap::new()),
+        });
+        let mut listener = PgListener::connect_with(&pool).await?;
+        listener.listen(JOB_EVENTS_CHANNEL).await?;
+        let me = events.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    msg = listener.try_recv() => match msg {
+                        Ok(Some(n)) => {
+                            if let Ok(id) = n.payload().parse::<JobId>() {
+                                me.bump(id);
+                            }
+                        }
+                        // Reconnected (notifications may be lost), or failed:
+                        // every waiter re-reads.
+                        Ok(None) => me.bump_all(),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "job events listener failed; reconnecting");
+                            me.bump_all();
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                    }
+                }
+            }
+            let _ = db::watches::remove_node(&me.pool, me.node).await;
+        });
+        Ok(events)
+    }
+
+    fn bump(&self, id: JobId) {
+        if let Some(e) = self.entries.lock().expect("events poisoned").get(&id) {
+            e.tx.send_modify(|v| *v += 1);
+        }
+    }
+
+    fn bump_all(&self) {
+        for e in self.entries.lock().expect("events poisoned").values() {
+            e.tx.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Subscribes to changes of `id`. The watch row is committed before
+    /// this returns, so a read made afterwards cannot miss a later change.
+    pub async fn subscribe(self: &Arc<Self>, id: JobId) -> Result<Subscription> {
+        let (rx, first) = {
+            let mut entries = self.entries.lock().expect("events poisoned");
+            match entries.get_mut(&id) {
+                Some(e) => {
+                    e.subscribers += 1;
+                    (e.tx.subscribe(), false)
+                }
+                None => {
+                    let (tx, rx) = watch::channel(0);
+                    entries.insert(id, Entry { tx, subscribers: 1 });
+                    (rx, true)
+                }
+            }
+        };
+        let sub = Subscription {
+            events: self.clone(),
+            id,
+            rx,
+        };
+        if first {
+            db::watches::add(&self.pool, id, self.node).await?;
+        }
+        Ok(sub)
+    }
+
+    fn unsubscribe(self: &Arc<Self>, id: JobId) {
+        let last = {
+            let mut entries = self.entries.lock().expect("events poisoned");
+            match entries.get_mut(&id) {
+                Some(e) if e.subscribers > 1 => {
+                    e.subscribers -= 1;
+                    false
+                }
+                Some(_) => {
+                    entries.remove(&id);
+                    true
+                }
+                None => false,
+            }
+        };
+        if last {
+            let me = self.clone();
+            tokio::spawn(async move {
+                // A new subscriber may have come meanwhile; its row stays.
+                if me
+                    .entries
+                    .lock()
+                    .expect("events poisoned")
+                    .contains_key(&id)
+                {
+                    return;
+                }
+                if let Err(e) = db::watches::remove(&me.pool, id, me.node).await {
+                    tracing::debug!(error = %e, "removing a watch failed");
+                }
+            });
+        }
+    }
+}
+
+/// Interest in one job; dropping it ends the interest.
+pub struct Subscription {
+    events: Arc<JobEvents>,
+    id: JobId,
+    rx: watch::Receiver<u64>,
+}
+
+impl Subscription {
+    /// Completes when the job may have changed: a notification arrived,
+    /// the listener reconnected, or [`SAFETY_RECHECK`] (capped by `max`)
+    /// passed.
+    pub async fn changed(&mut self, max: Duration) {
+        let _ = tokio::time::timeout(max.min(SAFETY_RECHECK), self.rx.changed()).await;
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.events.unsubscribe(self.id);
+    }
+}
+
+impl JobEvents {
+    /// A hub with no listener (for building the spec, and for tests that
+    /// never wait).
+    pub fn detached(pool: PgPool) -> Arc<Self> {
+        Arc::new(JobEvents {
+            pool,
+            node: NodeId(Uuid::new_v4()),
+            entries: Mutex::new(HashMap::new()),
+        })
+    }
+}

@@ -1,0 +1,183 @@
+//! Errors over HTTP: RFC 9457 problem details (`application/problem+json`)
+//! for every 4xx/5xx, from operations and from poem itself (unknown route,
+//! 405, body limit, auth), mapped in one place. Database text never
+//! reaches a client.
+
+use poem::http::StatusCode;
+use poem_openapi::Object;
+
+use crate::error::Error;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem details body (RFC 9457).
+#[derive(Debug, Clone, Object)]
+pub struct Problem {
+    /// A URI reference naming the problem type (`about:blank` for plain HTTP statuses).
+    #[oai(rename = "type")]
+    pub ty: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, in plain words.
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Problem {
+            ty: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+        }
+    }
+
+    /// A plain poem response with this problem as body.
+    pub fn into_response(self) -> poem::Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        poem::Response::builder()
+            .status(status)
+            .content_type(PROBLEM_JSON)
+            .body(
+                serde_json::to_vec(&serde_json::json!({
+                    "type": self.ty,
+                    "title": self.title,
+                    "status": self.status,
+                    "detail": self.detail,
+                }))
+                .unwrap_or_default(),
+            )
+    }
+}
+
+/// An error an operation answers with.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub detail: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem::new(self.status, self.detail.clone())
+    }
+}
+
+/// True for database errors that mean "cannot reach the database now".
+fn is_unavailable(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvalidJob(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            Error::NotFound(id) => {
+                ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
+            }
+            Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            Error::Database(e) if is_unavailable(&e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable; retry later",
+                )
+            }
+            other => {
+                tracing::error!(error = %other, "internal error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+            }
+        }
+    }
+}
+
+/// A per-operation response enum that can carry a problem. Implemented by
+/// [`problem_response!`] for each operation's `ApiResponse` enum.
+pub trait ProblemResponse: Sized {
+    fn from_problem(status: StatusCode, problem: Problem) -> Self;
+}
+
+/// Converts an error into the operation's response.
+pub fn respond<R: ProblemResponse>(err: impl Into<ApiError>) -> R {
+    let e: ApiError = err.into();
+    R::from_problem(e.status, e.problem())
+}
+
+/// The `bad_request_handler` of every operation: malformed JSON, wrong
+/// types, unknown fields, bad path or query parameters, wrong content type.
+pub fn bad_request<R: ProblemResponse>(err: poem::Error) -> R {
+    let status = err.status();
+    let status = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    R::from_problem(status, Problem::new(status, err.to_string()))
+}
+
+/// Implements [`ProblemResponse`] for an operation's response enum. The
+/// enum lists `NotFound` / `Conflict` variants (named in the macro call)
+/// where the operation can answer them, and always `ClientError` (4XX) and
+/// `ServerError` (5XX).
+macro_rules! problem_response {
+    ($ty:ident $(, $status:ident => $variant:ident)* $(,)?) => {
+        impl $crate::api::problem::ProblemResponse for $ty {
+            fn from_problem(
+                status: ::poem::http::StatusCode,
+                problem: $crate::api::problem::Problem,
+            ) -> Self {
+                $(
+                    if status == ::poem::http::StatusCode::$status {
+                        return $ty::$variant(::poem_openapi::payload::Json(problem));
+                    }
+                )*
+                if status.is_client_error() {
+                    $ty::ClientError(status, ::poem_openapi::payload::Json(problem))
+                } else {
+                    $ty::ServerError(status, ::poem_openapi::payload::Json(problem))
+                }
+            }
+        }
+    };
+}
+pub(crate) use problem_response;
+
+/// Turns any error poem raises outside an operation (unknown route, 405,
+/// body limit, auth) into a problem response.
+pub async fn catch_all(err: poem::Error) -> poem::Response {
+    let status = err.status();
+    let detail = if status.is_server_error() {
+        tracing::error!(error = %err, "unhandled error");
+        "internal error".to_string()
+    } else if status == StatusCode::NOT_FOUND {
+        "no such route".to_string()
+    } else if status == StatusCode::METHOD_NOT_ALLOWED {
+        "method not allowed on this route".to_string()
+    } else {
+        err.to_string()
+    };
+    Problem::new(status, detail).into_response()
+}

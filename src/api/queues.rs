@@ -1,0 +1,284 @@
+//! `/v1/queues` and `/v1/workers`.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use poem::http::StatusCode;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use uuid::Uuid;
+
+use super::problem::{ApiError, Problem, problem_response, respond};
+use super::{ApiAuth, ApiTags, AppState};
+use crate::db;
+
+/// Jobs of a queue in each state.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "StateCounts", rename_all = "snake_case")]
+pub struct StateCountsDto {
+    pub pending: i64,
+    pub scheduled: i64,
+    pub available: i64,
+    pub running: i64,
+    pub retryable: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+/// A queue and what is in it.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Queue", rename_all = "snake_case")]
+pub struct QueueDto {
+    pub name: String,
+    /// Paused queues are not claimed from, on any node.
+    pub paused: bool,
+    pub counts: StateCountsDto,
+    /// Age of the oldest available job, in seconds.
+    #[oai(skip_serializing_if_is_none)]
+    pub oldest_available_age_seconds: Option<f64>,
+    /// Kinds with jobs waiting here that no live worker serves on this queue.
+    pub unserved_kinds: Vec<String>,
+}
+
+/// Every known queue.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "QueueList", rename_all = "snake_case")]
+pub struct QueueListDto {
+    pub queues: Vec<QueueDto>,
+}
+
+/// A live worker node.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Worker", rename_all = "snake_case")]
+pub struct WorkerDto {
+    pub id: Uuid,
+    pub host: String,
+    pub pid: i32,
+    /// Queues served, with their concurrency.
+    pub queues: serde_json::Value,
+    /// Kinds it has handlers for.
+    pub kinds: Vec<String>,
+    /// Attempts running on it at its last heartbeat.
+    pub running: i32,
+    pub started_at: DateTime<Utc>,
+    pub last_heartbeat: DateTime<Utc>,
+}
+
+/// Every live worker node.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "WorkerList", rename_all = "snake_case")]
+pub struct WorkerListDto {
+    pub workers: Vec<WorkerDto>,
+}
+
+/// Answers of `GET /v1/queues`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "super::problem::bad_request")]
+pub enum ListQueuesResponse {
+    /// Every queue.
+    #[oai(status = 200)]
+    Ok(Json<QueueListDto>),
+    /// Missing or wrong token (401).
+    #[oai(status_range = "4XX", content_type = "application/problem+json")]
+    ClientError(StatusCode, Json<Problem>),
+    /// The database is unavailable (503) or an internal error (500).
+    #[oai(status_range = "5XX", content_type = "application/problem+json")]
+    ServerError(StatusCode, Json<Problem>),
+}
+problem_response!(ListQueuesResponse);
+
+/// Answers of `POST /v1/queues/{name}/pause` and `/resume`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "super::problem::bad_request")]
+pub enum QueueActionResponse {
+    /// The queue as it is now.
+    #[oai(status = 200)]
+    Ok(Json<QueueDto>),
+    /// Invalid queue name (400); auth (401).
+    #[oai(status_range = "4XX", content_type = "application/problem+json")]
+    ClientError(StatusCode, Json<Problem>),
+    /// The database is unavailable (503) or an internal error (500).
+    #[oai(status_range = "5XX", content_type = "application/problem+json")]
+    ServerError(StatusCode, Json<Problem>),
+}
+problem_response!(QueueActionResponse);
+
+/// Answers of `GET /v1/workers`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "super::problem::bad_request")]
+pub enum ListWorkersResponse {
+    /// Every live worker node.
+    #[oai(status = 200)]
+    Ok(Json<WorkerListDto>),
+    /// Missing or wrong token (401).
+    #[oai(status_range = "4XX", content_type = "application/problem+json")]
+    ClientError(StatusCode, Json<Problem>),
+    /// The database is unavailable (503) or an internal error (500).
+    #[oai(status_range = "5XX", content_type = "application/problem+json")]
+    ServerError(StatusCode, Json<Problem>),
+}
+problem_response!(ListWorkersResponse);
+
+fn to_dto(s: db::queues::QueueStats) -> QueueDto {
+    QueueDto {
+        name: s.queue,
+        paused: s.paused,
+        counts: StateCountsDto {
+            pending: s.pending,
+            scheduled: s.scheduled,
+            available: s.available,
+            running: s.running,
+            retryable: s.retryable,
+            succeeded: s.succeeded,
+            failed: s.failed,
+            cancelled: s.cancelled,
+        },
+        oldest_available_age_seconds: s.oldest_available_age_seconds,
+        unserved_kinds: s.unserved_kinds,
+    }
+}
+
+fn valid_queue(name: &str) -> Result<(), ApiError> {
+    if crate::job::is_valid_queue_name(name) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "queue names are 1 to 128 letters, digits, '_', '.', ':' or '-'",
+        ))
+    }
+}
+
+pub struct QueuesApi {
+    pub state: Arc<AppState>,
+}
+
+impl QueuesApi {
+    async fn queue(&self, name: &str) -> Result<QueueDto, ApiError> {
+        let stats = db::queues::stats(&self.state.pool).await?;
+        Ok(stats
+            .into_iter()
+            .find(|s| s.queue == name)
+            .map(to_dto)
+            .unwrap_or_else(|| QueueDto {
+                name: name.to_string(),
+                paused: false,
+                counts: StateCountsDto {
+                    pending: 0,
+                    scheduled: 0,
+                    available: 0,
+                    running: 0,
+                    retryable: 0,
+                    succeeded: 0,
+                    failed: 0,
+                    cancelled: 0,
+                },
+                oldest_available_age_seconds: None,
+                unserved_kinds: vec![],
+            }))
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Queues")]
+impl QueuesApi {
+    /// List queues
+    ///
+    /// Every queue that has jobs, settings or workers: paused or not,
+    /// jobs per state, age of the oldest available job, and kinds waiting
+    /// with no live worker to serve them.
+    #[oai(path = "/v1/queues", method = "get", operation_id = "list_queues")]
+    async fn list(&self, _auth: ApiAuth) -> ListQueuesResponse {
+        match db::queues::stats(&self.state.pool).await {
+            Ok(stats) => ListQueuesResponse::Ok(Json(QueueListDto {
+                queues: stats.into_iter().map(to_dto).collect(),
+            })),
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Pause a queue
+    ///
+    /// No node claims from it until it is resumed; running jobs go on.
+    #[oai(
+        path = "/v1/queues/:name/pause",
+        method = "post",
+        operation_id = "pause_queue"
+    )]
+    async fn pause(
+        &self,
+        _auth: ApiAuth,
+        /** The queue's name. */
+        name: Path<String>,
+    ) -> QueueActionResponse {
+        let result = async {
+            valid_queue(&name.0)?;
+            db::queues::pause(&self.state.pool, &name.0).await?;
+            self.queue(&name.0).await
+        }
+        .await;
+        match result {
+            Ok(q) => QueueActionResponse::Ok(Json(q)),
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Resume a queue
+    ///
+    /// Claiming starts again at once on every node serving it.
+    #[oai(
+        path = "/v1/queues/:name/resume",
+        method = "post",
+        operation_id = "resume_queue"
+    )]
+    async fn resume(
+        &self,
+        _auth: ApiAuth,
+        /** The queue's name. */
+        name: Path<String>,
+    ) -> QueueActionResponse {
+        let result = async {
+            valid_queue(&name.0)?;
+            db::queues::resume(&self.state.pool, &name.0).await?;
+            self.queue(&name.0).await
+        }
+        .await;
+        match result {
+            Ok(q) => QueueActionResponse::Ok(Json(q)),
+            Err(e) => respond(e),
+        }
+    }
+}
+
+pub struct WorkersApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(tag = "ApiTags::Workers")]
+impl WorkersApi {
+    /// List worker nodes
+    ///
+    /// Live worker nodes (heartbeat within the dead-after window): id,
+    /// host, queues, kinds, running count, last heartbeat.
+    #[oai(path = "/v1/workers", method = "get", operation_id = "list_workers")]
+    async fn list(&self, _auth: ApiAuth) -> ListWorkersResponse {
+        match db::nodes::list_live(&self.state.pool, self.state.config.node_dead_after).await {
+            Ok(nodes) => ListWorkersResponse::Ok(Json(WorkerListDto {
+                workers: nodes
+                    .into_iter()
+                    .map(|n| WorkerDto {
+                        id: n.id,
+                        host: n.host,
+                        pid: n.pid,
+                        queues: n.queues,
+                        kinds: n.kinds,
+                        running: n.running,
+                        started_at: n.started_at,
+                        last_heartbeat: n.heartbeat_at,
+                    })
+                    .collect(),
+            })),
+            Err(e) => respond(e),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Statements on `weir.queues` and the `weir.queue_stats` view.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use crate::error::Result;
+
+/// One row of `weir.queue_stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueStats {
+    pub queue: String,
+    pub paused: bool,
+    pub pending: i64,
+    pub scheduled: i64,
+    pub available: i64,
+    pub running: i64,
+    pub retryable: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub oldest_available_at: Option<DateTime<Utc>>,
+    pub oldest_available_age_seconds: Option<f64>,
+    pub unserved_kinds: Vec<String>,
+}
+
+/// Every known queue with its counts, sorted by name.
+pub async fn stats(db: impl PgExecutor<'_>) -> Result<Vec<QueueStats>> {
+    Ok(sqlx::query_as!(
+        QueueStats,
+        r#"SELECT queue AS "queue!", paused AS "paused!", pending AS "pending!",
+                  scheduled AS "scheduled!", available AS "available!", running AS "running!",
+                  retryable AS "retryable!", succeeded AS "succeeded!", failed AS "failed!",
+                  cancelled AS "cancelled!", oldest_available_at, oldest_available_age_seconds,
+                  unserved_kinds AS "unserved_kinds!"
+           FROM weir.queue_stats ORDER BY queue"#
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// Pauses `queue` on every node (`weir.pause_queue`).
+pub async fn pause(db: impl PgExecutor<'_>, queue: &str) -> Result<()> {
+    sqlx::query!("SELECT weir.pause_queue($1)", queue)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Resumes `queue` and wakes its idle workers (`weir.resume_queue`).
+pub async fn resume(db: impl PgExecutor<'_>, queue: &str) -> Result<()> {
+    sqlx::query!("SELECT weir.resume_queue($1)", queue)
+        .execute(db)
+        .await?;
+    Ok(())
+}

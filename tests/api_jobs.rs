@@ -1,0 +1,417 @@
+//! The REST API's job endpoints, through an in-process web node.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use poem::http::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+fn id_of(job: &Value) -> String {
+    job["id"].as_str().unwrap().to_string()
+}
+
+#[sqlx::test]
+async fn process_item_full_loop_created_progress_result(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 4)]),
+        full_registry(&recorder),
+    );
+    let cli = api_client(&pool, &[]).await;
+
+    let resp = cli
+        .post("/v1/jobs")
+        .body_json(&json!({"kind": "demo.process_item", "args": {"name": "x", "steps": 10, "step_ms": 100}}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let location = resp
+        .0
+        .headers()
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let job = body_json(resp).await;
+    assert_eq!(location, format!("/v1/jobs/{}", id_of(&job)));
+    assert!(
+        job.get("result").is_none(),
+        "absent values are omitted: {job}"
+    );
+    assert!(job.get("finished_at").is_none());
+
+    // Progress is visible while it runs.
+    let seen = eventually(
+        Duration::from_secs(10),
+        "progress while running",
+        || async {
+            let j = body_json(cli.get(&location).send().await).await;
+            (j["state"] == "running" && j["progress"]["done"].as_i64().unwrap_or(0) >= 1)
+                .then_some(j)
+        },
+    )
+    .await;
+    assert_eq!(seen["progress"]["total"], 10);
+
+    let done = body_json(cli.get(format!("{location}?wait=10")).send().await).await;
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(done["result"], json!({"result": "Processed item x"}));
+    assert_eq!(done["progress"]["done"], 10);
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn wait_returns_when_the_job_ends_or_the_current_state_on_timeout(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let job = body_json(
+        cli.post("/v1/jobs")
+            .body_json(&json!({"kind": "demo.sleep", "args": {"ms": 300}}))
+            .send()
+            .await,
+    )
+    .await;
+    let url = format!("/v1/jobs/{}", id_of(&job));
+
+    // No worker yet: the wait times out and answers the current state.
+    let started = std::time::Instant::now();
+    let resp = cli.get(format!("{url}?wait=1")).send().await;
+    resp.assert_status_is_ok();
+    assert_eq!(body_json(resp).await["state"], "available");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+
+    // With a worker, a long wait returns as soon as the job is terminal.
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 2)]),
+        full_registry(&recorder),
+    );
+    let resp = cli.get(format!("{url}?wait=10")).send().await;
+    let done = body_json(resp).await;
+    assert_eq!(done["state"], "succeeded");
+    assert_eq!(done["result"], json!({"slept_ms": 300}));
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn events_start_with_the_current_state_carry_progress_in_order_and_end(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 2)]),
+        full_registry(&recorder),
+    );
+    let cli = api_client(&pool, &[]).await;
+    let job = body_json(
+        cli.post("/v1/jobs")
+            .body_json(&json!({"kind": "demo.process_item", "args": {"name": "e", "steps": 5, "step_ms": 200}}))
+            .send()
+            .await,
+    )
+    .await;
+    let resp = cli
+        .get(format!("/v1/jobs/{}/events", id_of(&job)))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body = tokio::time::timeout(Duration::from_secs(20), resp.0.into_body().into_string())
+        .await
+        .expect("the stream ends after the terminal state")
+        .unwrap();
+    let events: Vec<Value> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(events.len() >= 3, "{body}");
+    assert_eq!(
+        events[0]["type"], "state",
+        "first event is the current state"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "state");
+    assert_eq!(last["state"], "succeeded");
+    assert_eq!(last["job"]["result"], json!({"result": "Processed item e"}));
+    let done: Vec<i64> = events
+        .iter()
+        .filter_map(|e| e["progress"]["done"].as_i64())
+        .collect();
+    assert!(
+        done.windows(2).all(|w| w[0] <= w[1]),
+        "progress in order: {done:?}"
+    );
+    assert!(events.iter().any(|e| e["type"] == "progress"), "{body}");
+
+    // A late client (job already finished) gets the final state and the end.
+    let resp = cli
+        .get(format!("/v1/jobs/{}/events", id_of(&job)))
+        .send()
+        .await;
+    let body = resp.0.into_body().into_string().await.unwrap();
+    let late: Vec<&str> = body.lines().filter(|l| l.starts_with("data: ")).collect();
+    assert_eq!(late.len(), 1, "{body}");
+    assert!(late[0].contains("\"succeeded\""));
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn cancel_queued_job_answers_200_and_finished_job_409(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let job = body_json(
+        cli.post("/v1/jobs")
+            .body_json(&json!({"kind": "demo.sleep"}))
+            .send()
+            .await,
+    )
+    .await;
+    let resp = cli
+        .post(format!("/v1/jobs/{}/cancel", id_of(&job)))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::OK);
+    let cancelled = body_json(resp).await;
+    assert_eq!(cancelled["state"], "cancelled");
+    assert!(cancelled["finished_at"].is_string());
+
+    let resp = cli
+        .post(format!("/v1/jobs/{}/cancel", id_of(&job)))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CONFLICT);
+    resp.assert_content_type("application/problem+json");
+
+    let resp = cli
+        .post(format!("/v1/jobs/{}/cancel", uuid::Uuid::new_v4()))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test]
+async fn retry_sends_a_failed_job_back_and_keeps_its_errors(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 2)]),
+        full_registry(&recorder),
+    );
+    let cli = api_client(&pool, &[]).await;
+    let job = body_json(
+        cli.post("/v1/jobs")
+            .body_json(&json!({"kind": "demo.fail", "args": {"fatal": true, "message": "nope"}}))
+            .send()
+            .await,
+    )
+    .await;
+    let url = format!("/v1/jobs/{}", id_of(&job));
+    let failed = body_json(cli.get(format!("{url}?wait=10")).send().await).await;
+    assert_eq!(failed["state"], "failed");
+
+    // Only failed or cancelled jobs can be retried.
+    let ok = body_json(
+        cli.post("/v1/jobs")
+            .body_json(&json!({"kind": "nobody.serves"}))
+            .send()
+            .await,
+    )
+    .await;
+    let resp = cli
+        .post(format!("/v1/jobs/{}/retry", id_of(&ok)))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CONFLICT);
+
+    let resp = cli.post(format!("{url}/retry")).send().await;
+    resp.assert_status_is_ok();
+    let retried = body_json(resp).await;
+    assert!(["available", "running", "failed"].contains(&retried["state"].as_str().unwrap()));
+    let again = body_json(cli.get(format!("{url}?wait=10")).send().await).await;
+    assert_eq!(again["state"], "failed");
+    assert_eq!(again["attempt"], 2);
+    assert_eq!(
+        again["errors"].as_array().unwrap().len(),
+        2,
+        "errors are kept"
+    );
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn unique_key_answers_200_with_the_live_job(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let body = json!({"kind": "demo.sleep", "unique_key": "invoice:42"});
+    let first = cli.post("/v1/jobs").body_json(&body).send().await;
+    first.assert_status(StatusCode::CREATED);
+    let first = body_json(first).await;
+    let second = cli.post("/v1/jobs").body_json(&body).send().await;
+    second.assert_status(StatusCode::OK);
+    assert_eq!(id_of(&body_json(second).await), id_of(&first));
+}
+
+#[sqlx::test]
+async fn idempotency_key_returns_the_first_job_even_after_it_finished(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let body = json!({"kind": "demo.sleep", "args": {"ms": 10}});
+    let first = cli
+        .post("/v1/jobs")
+        .header("Idempotency-Key", "req-1")
+        .body_json(&body)
+        .send()
+        .await;
+    first.assert_status(StatusCode::CREATED);
+    let first = body_json(first).await;
+
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 2)]),
+        full_registry(&recorder),
+    );
+    let done = body_json(
+        cli.get(format!("/v1/jobs/{}?wait=10", id_of(&first)))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(done["state"], "succeeded");
+    worker.stop().await;
+
+    let again = cli
+        .post("/v1/jobs")
+        .header("Idempotency-Key", "req-1")
+        .body_json(&body)
+        .send()
+        .await;
+    again.assert_status(StatusCode::OK);
+    let again = body_json(again).await;
+    assert_eq!(id_of(&again), id_of(&first));
+    assert_eq!(again["state"], "succeeded");
+
+    let other = cli
+        .post("/v1/jobs")
+        .header("Idempotency-Key", "req-2")
+        .body_json(&body)
+        .send()
+        .await;
+    other.assert_status(StatusCode::CREATED);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+}
+
+#[sqlx::test]
+async fn batch_is_all_or_nothing_and_answered_in_input_order(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let resp = cli
+        .post("/v1/jobs/batch")
+        .body_json(&json!({"jobs": [
+            {"kind": "a", "args": {"i": 0}},
+            {"kind": "b", "args": {"i": 1}, "queue": "mail"},
+            {"kind": "c", "args": {"i": 2}, "priority": 3}
+        ]}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let jobs = body_json(resp).await["jobs"].as_array().unwrap().clone();
+    let kinds: Vec<&str> = jobs.iter().map(|j| j["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["a", "b", "c"]);
+    assert_eq!(jobs[1]["queue"], "mail");
+
+    // One bad job: nothing is enqueued.
+    let resp = cli
+        .post("/v1/jobs/batch")
+        .body_json(&json!({"jobs": [{"kind": "ok"}, {"kind": "bad", "max_attempts": 0}]}))
+        .send()
+        .await;
+    assert!(resp.0.status().is_client_error());
+    let resp = cli
+        .post("/v1/jobs/batch")
+        .body_json(&json!({"jobs": [{"kind": "ok"}, {"kind": "bad", "args": [1]}]}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body_json(resp).await["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("jobs[1]")
+    );
+    let too_many: Vec<Value> = (0..1001).map(|_| json!({"kind": "x"})).collect();
+    let resp = cli
+        .post("/v1/jobs/batch")
+        .body_json(&json!({"jobs": too_many}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::BAD_REQUEST);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 3);
+}
+
+#[sqlx::test]
+async fn pagination_neither_skips_nor_repeats_while_new_jobs_arrive(pool: PgPool) {
+    sqlx::query("INSERT INTO weir.jobs (kind) SELECT 'page.test' FROM generate_series(1, 25)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let cli = api_client(&pool, &[]).await;
+    let first = body_json(cli.get("/v1/jobs?limit=10").send().await).await;
+    let visible: Vec<String> = {
+        let all: Vec<String> =
+            sqlx::query_scalar("SELECT id::text FROM weir.jobs ORDER BY id DESC")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        all
+    };
+    let mut seen: Vec<String> = first["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    let mut cursor = first["next_cursor"].as_str().map(str::to_string);
+    while let Some(c) = cursor {
+        // New jobs arrive between pages.
+        sqlx::query("INSERT INTO weir.jobs (kind) SELECT 'page.new' FROM generate_series(1, 3)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let page = body_json(
+            cli.get(format!("/v1/jobs?limit=10&cursor={c}"))
+                .send()
+                .await,
+        )
+        .await;
+        seen.extend(page["jobs"].as_array().unwrap().iter().map(id_of));
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(
+        seen, visible,
+        "every job visible at the first page, once, newest first"
+    );
+
+    let filtered = body_json(
+        cli.get("/v1/jobs?kind=page.new&state=available&limit=500")
+            .send()
+            .await,
+    )
+    .await;
+    assert!(
+        filtered["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|j| j["kind"] == "page.new")
+    );
+    assert!(filtered.get("next_cursor").is_none());
+}

@@ -1,0 +1,177 @@
+//! The transitions as psql users see them (the same functions the REST API
+//! and CLI call), queue pause, and the queue/worker listings.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::json;
+use sqlx::PgPool;
+use weir::{Client, JobId, JobState, NewJob};
+
+async fn sql_state(pool: &PgPool, id: uuid::Uuid) -> String {
+    sqlx::query_scalar("SELECT state::text FROM weir.jobs WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn cancel_and_retry_from_psql(pool: PgPool) {
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT weir.enqueue('nobody.serves')")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let outcome: String = sqlx::query_scalar("SELECT weir.cancel_job($1)")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(outcome, "cancelled");
+    assert_eq!(sql_state(&pool, id).await, "cancelled");
+
+    let err = sqlx::query("SELECT weir.cancel_job($1)")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    let db = err.as_database_error().unwrap();
+    assert_eq!(db.code().as_deref(), Some("55000"));
+    assert!(
+        db.message().contains("cannot be cancelled"),
+        "{}",
+        db.message()
+    );
+
+    sqlx::query("SELECT weir.retry_job($1)")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sql_state(&pool, id).await, "available");
+    let err = sqlx::query("SELECT weir.retry_job($1)")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().unwrap().code().as_deref(),
+        Some("55000")
+    );
+    let err = sqlx::query("SELECT weir.retry_job($1)")
+        .bind(uuid::Uuid::new_v4())
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().unwrap().code().as_deref(),
+        Some("P0002")
+    );
+}
+
+#[sqlx::test]
+async fn cancel_of_a_running_job_requests_it(pool: PgPool) {
+    let id = Client::new(pool.clone())
+        .enqueue_job(&NewJob::new("test.record", json!({})))
+        .await
+        .unwrap()
+        .id;
+    let claimed = weir::db::jobs::claim_available(
+        &pool,
+        "default",
+        &["test.record".to_string()],
+        &[60],
+        1,
+        weir::NodeId(uuid::Uuid::new_v4()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let outcome = weir::db::jobs::cancel(&pool, id).await.unwrap();
+    assert_eq!(outcome, weir::db::jobs::CancelOutcome::CancelRequested);
+    let job = job(&pool, id).await;
+    assert_eq!(job.state, JobState::Running);
+    assert!(job.cancel_requested.is_some());
+}
+
+#[sqlx::test]
+async fn a_paused_queue_is_not_claimed_until_resumed(pool: PgPool) {
+    sqlx::query("SELECT weir.pause_queue('default')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry(&recorder));
+    let id = Client::new(pool.clone())
+        .enqueue_job(&NewJob::new("test.record", json!({})))
+        .await
+        .unwrap()
+        .id;
+    // Several fallback polls (100 ms) pass without a claim.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(job(&pool, id).await.state, JobState::Available);
+    let paused: bool =
+        sqlx::query_scalar("SELECT paused FROM weir.queue_stats WHERE queue = 'default'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(paused);
+
+    sqlx::query("SELECT weir.resume_queue('default')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    wait_for_state(&pool, id, JobState::Succeeded, Duration::from_secs(10)).await;
+    worker.stop().await;
+}
+
+#[sqlx::test]
+async fn queues_and_workers_are_listed_with_unserved_kinds(pool: PgPool) {
+    let client = Client::new(pool.clone());
+    client
+        .enqueue_job(&NewJob::new("nobody.serves", json!({})).queue("mail"))
+        .await
+        .unwrap();
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(&pool, fast_config(&[("mail", 3)]), registry(&recorder));
+    let done = client
+        .enqueue_job(&NewJob::new("test.record", json!({})).queue("mail"))
+        .await
+        .unwrap()
+        .id;
+    wait_for_state(&pool, done, JobState::Succeeded, Duration::from_secs(10)).await;
+
+    let cli = api_client(&pool, &[]).await;
+    let queues = body_json(cli.get("/v1/queues").send().await).await;
+    let mail = queues["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "mail")
+        .unwrap()
+        .clone();
+    assert_eq!(mail["counts"]["available"], 1);
+    assert_eq!(mail["counts"]["succeeded"], 1);
+    assert_eq!(mail["unserved_kinds"], json!(["nobody.serves"]));
+    assert!(mail["oldest_available_age_seconds"].as_f64().unwrap() >= 0.0);
+
+    let paused = body_json(cli.post("/v1/queues/mail/pause").send().await).await;
+    assert_eq!(paused["paused"], true);
+    let resumed = body_json(cli.post("/v1/queues/mail/resume").send().await).await;
+    assert_eq!(resumed["paused"], false);
+
+    let workers = body_json(cli.get("/v1/workers").send().await).await;
+    let w = &workers["workers"][0];
+    assert_eq!(w["id"], worker.node.0.to_string());
+    assert_eq!(w["queues"], json!({"mail": 3}));
+    assert!(
+        w["kinds"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("test.record"))
+    );
+    worker.stop().await;
+    let _ = JobId(uuid::Uuid::nil());
+}
