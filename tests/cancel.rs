@@ -117,3 +117,24 @@ async fn failure_after_a_cancel_request_is_recorded_cancelled(pool: PgPool) {
     assert_eq!(j.state, JobState::Cancelled);
     assert_eq!(j.errors.len(), 1, "the attempt's error is kept");
 }
+
+#[sqlx::test]
+async fn cancel_over_http_of_a_running_job_answers_202_then_the_job_is_cancelled(pool: PgPool) {
+    let recorder = Recorder::default();
+    let blocker = Blocker::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 1)]),
+        registry_with_blocker(&recorder, &blocker),
+    );
+    let id = enqueue_kind(&pool, "test.block", json!({})).await;
+    wait_for_state(&pool, id, JobState::Running, Duration::from_secs(10)).await;
+
+    let cli = api_client(&pool, &[]).await;
+    let resp = cli.post(format!("/v1/jobs/{id}/cancel")).send().await;
+    resp.assert_status(poem::http::StatusCode::ACCEPTED);
+    let j = wait_for_state(&pool, id, JobState::Cancelled, Duration::from_secs(15)).await;
+    assert!(j.cancel_requested.is_some());
+    assert!(blocker.saw_cancel(id));
+    worker.stop().await;
+}

@@ -302,13 +302,16 @@ pub async fn enqueue_kind(pool: &PgPool, kind: &str, args: serde_json::Value) ->
         .id
 }
 
-/// Sets `cancel_requested_at` the way `weir.cancel_job` does for a running job.
+/// Cancels a running job with `weir.cancel_job` (the transition REST, CLI
+/// and psql share), which answers `cancel_requested` and sets
+/// `cancel_requested_at`; the worker does the rest.
 pub async fn request_cancel(pool: &PgPool, id: JobId) {
-    sqlx::query("UPDATE weir.jobs SET cancel_requested_at = now() WHERE id = $1")
+    let answer: String = sqlx::query_scalar("SELECT weir.cancel_job($1)")
         .bind(id.0)
-        .execute(pool)
+        .fetch_one(pool)
         .await
         .unwrap();
+    assert_eq!(answer, "cancel_requested");
 }
 
 /// An in-process web node over `pool` (no port), with `tokens` if any.
