@@ -12,8 +12,10 @@
 //! - [`backoff`]: retry delay policy.
 //! - [`client`]: enqueue (alone or in your transaction), read, wait.
 //! - [`worker`]: the worker node: listener, claim loops, executions,
-//!   batched completer, heartbeats.
-//! - [`maintenance`]: services run by one elected node (stager, ...).
+//!   batched completer, heartbeats, the watch over running attempts
+//!   (cancel, jobs taken away).
+//! - [`maintenance`]: services run by one elected node (stager, rescuer,
+//!   pruner), behind a TTL lease.
 //! - [`db`]: every SQL statement, one module per table.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
 //! - [`tasks`]: the built-in demo tasks.
