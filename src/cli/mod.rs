@@ -1,5 +1,6 @@
 //! The `weir` command line: one verb per file, wired here.
 
+mod bench;
 mod dev;
 mod enqueue;
 mod job;
@@ -58,6 +59,11 @@ enum Command {
     /// Show one job as JSON.
     #[command(after_help = "Example:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62")]
     Job(job::JobArgs),
+    /// Run the benchmark in a scratch database (created, migrated, dropped).
+    #[command(
+        after_help = "Examples:\n  cargo run --release -- bench\n  weir bench --scenario burn-down,latency --jobs 50000 --json"
+    )]
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs it. Errors are printed as one line.
@@ -91,6 +97,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         } => worker::run(db, args, no_migrate).await,
         Command::Enqueue(args) => enqueue::run(args).await,
         Command::Job(args) => job::run(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 
