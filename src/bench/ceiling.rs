@@ -31,7 +31,14 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
             // Bounded: every round claims at least one job of a finite
             // backlog, or stops.
             loop {
-                let ids = db::bench::ceiling_claim(&claims, QUEUE, batch).await?;
+                let ids = match db::bench::ceiling_claim(&claims, QUEUE, batch).await {
+                    Ok(ids) => ids,
+                    // A row this claim wanted was claimed and completed
+                    // (moved to the finished partition) by another
+                    // connection meanwhile: claim again.
+                    Err(e) if e.is_serialization_failure() => continue,
+                    Err(e) => return Err(e),
+                };
                 if ids.is_empty() {
                     return Ok::<u64, crate::Error>(done);
                 }

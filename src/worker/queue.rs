@@ -83,6 +83,12 @@ impl Runner {
                         executions.spawn(execute::run(self.env.clone(), job, permit));
                     }
                 }
+                Err(e) if e.is_serialization_failure() => {
+                    // A job this claim wanted was claimed and finished
+                    // (moved out of jobs_live) by another node meanwhile:
+                    // nothing is wrong, claim again at once.
+                    tracing::debug!(queue = %name, "claim raced a finished job; retrying");
+                }
                 Err(e) => {
                     tracing::warn!(queue = %name, error = %e, "claim failed; retrying");
                     drop(permits);
