@@ -230,8 +230,7 @@ pub async fn ceiling_claim(db: impl PgExecutor<'_>, queue: &str, limit: i64) -> 
 pub async fn ceiling_complete(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<u64> {
     let done = sqlx::query!(
         r#"UPDATE weir.jobs j SET state = 'succeeded', finished_at = now()
-           FROM unnest($1::uuid[]) AS u(id)
-           WHERE j.state = 'running' AND j.id = u.id"#,
+           WHERE j.state = 'running' AND j.id = ANY($1)"#,
         ids
     )
     .execute(db)

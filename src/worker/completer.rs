@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
 
 use crate::db;
 use crate::db::jobs::{Failure, Success};
@@ -34,22 +34,28 @@ pub enum Outcome {
     HandedBack(JobId, ClaimToken),
 }
 
-/// Sends outcomes to the completer task.
-pub type OutcomeSender = mpsc::UnboundedSender<Outcome>;
+/// Sends outcomes to the completer task, each with the slot its attempt
+/// occupied; the slot is released once the outcome is recorded.
+pub type OutcomeSender = mpsc::UnboundedSender<(Outcome, OwnedSemaphorePermit)>;
 
 /// Runs until every sender is dropped and everything received is recorded
 /// (or, once `give_up` fires, until the database refuses one more time).
 pub async fn run(
     pool: PgPool,
-    mut rx: mpsc::UnboundedReceiver<Outcome>,
+    mut rx: mpsc::UnboundedReceiver<(Outcome, OwnedSemaphorePermit)>,
     give_up: tokio_util::sync::CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
+    let mut slots = Vec::with_capacity(MAX_BATCH);
+    while let Some((first, slot)) = rx.recv().await {
         batch.push(first);
+        slots.push(slot);
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(o) => batch.push(o),
+                Ok((o, slot)) => {
+                    batch.push(o);
+                    slots.push(slot);
+                }
                 Err(_) => break,
             }
         }
@@ -73,6 +79,8 @@ pub async fn run(
             }
         }
         batch.clear();
+        // Recorded (or given up at shutdown): the slots are free again.
+        slots.clear();
     }
 }
 

@@ -20,9 +20,11 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     env.running.fetch_add(1, Ordering::Relaxed);
     let outcome = attempt(&env, job).instrument(span).await;
     env.running.fetch_sub(1, Ordering::Relaxed);
-    // The completer lives until every execution has sent its outcome.
-    let _ = env.outcomes.send(outcome);
-    drop(permit);
+    // The completer lives until every execution has sent its outcome. The
+    // slot goes with it and is freed once the outcome is recorded: until
+    // then the job is still `running` in the table, and a node never holds
+    // more running jobs than it has slots.
+    let _ = env.outcomes.send((outcome, permit));
 }
 
 async fn attempt(env: &NodeEnv, job: ClaimedJob) -> Outcome {
