@@ -129,7 +129,7 @@ pub struct Options {
     pub scenarios: Vec<Scenario>,
     /// Backlog of the burn-down and the ceiling. Default 200,000.
     pub jobs: i64,
-    /// Concurrency of the burn-down worker's queue. Default 100.
+    /// Concurrency of the burn-down worker's queue. Default 1,000.
     pub concurrency: usize,
     /// Connections of the worker's main (durable) pool. Default 4.
     pub pool_size: u32,
@@ -168,7 +168,7 @@ impl Options {
             database_url: database_url.into(),
             scenarios: Scenario::ALL.to_vec(),
             jobs: 200_000,
-            concurrency: 100,
+            concurrency: 1_000,
             pool_size: 4,
             ceiling_connections: 4,
             ceiling_batch: 100,

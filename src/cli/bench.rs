@@ -26,8 +26,9 @@ pub struct BenchArgs {
     /// Backlog of the burn-down (and the ceiling).
     #[arg(long, default_value_t = 200_000)]
     pub jobs: i64,
-    /// Concurrency of the burn-down worker.
-    #[arg(long, default_value_t = 100)]
+    /// Concurrency of the burn-down worker (its claims take at most the
+    /// free slots; a slot frees when its outcome is committed).
+    #[arg(long, default_value_t = 1_000)]
     pub concurrency: usize,
     /// Single enqueues of the latency scenario.
     #[arg(long, default_value_t = 1_000)]
