@@ -19,12 +19,14 @@
 //! - [`db`]: every SQL statement, one module per table.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
 //! - [`tasks`]: the built-in demo tasks.
+//! - [`bench`]: the benchmark behind `weir bench`, one file per scenario.
 //! - [`cli`]: the `weir` binary's verbs.
 //! - `migrations/`: the schema, embedded and applied by `weir migrate`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod backoff;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

@@ -1,5 +1,6 @@
 //! The `weir` command line: one verb per file, wired here.
 
+mod bench;
 mod cancel;
 mod dev;
 mod enqueue;
@@ -107,6 +108,11 @@ enum Command {
     /// Restart claiming from a paused queue.
     #[command(after_help = "Example:\n  weir resume mail")]
     Resume(queues::QueueArgs),
+    /// Run the benchmark in a scratch database (created, migrated, dropped).
+    #[command(
+        after_help = "Examples:\n  cargo run --release -- bench\n  weir bench --scenario burn-down,latency --jobs 50000 --json"
+    )]
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs it. Errors are printed as one line.
@@ -160,6 +166,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Queues(args) => queues::list(args).await,
         Command::Pause(args) => queues::pause(args).await,
         Command::Resume(args) => queues::resume(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 
