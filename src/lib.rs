@@ -16,7 +16,10 @@
 //!   (cancel, jobs taken away).
 //! - [`maintenance`]: services run by one elected node (stager, rescuer,
 //!   pruner), behind a TTL lease.
+//! - [`api`]: the web node: REST API v1 (poem-openapi), problem JSON,
+//!   auth, `?wait` and Server-Sent Events over one LISTEN connection.
 //! - [`db`]: every SQL statement, one module per table.
+//! - [`metrics`]: process counters for `GET /metrics`.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
 //! - [`tasks`]: the built-in demo tasks.
 //! - [`bench`]: the benchmark behind `weir bench`, one file per scenario.
