@@ -73,22 +73,75 @@ pub struct WorkerArgs {
     /// Never run the maintenance services (stager, ...) on this node.
     #[arg(long, env = "WEIR_NO_MAINTENANCE", default_value_t = false)]
     pub no_maintenance: bool,
+    /// Interval, in milliseconds, at which running jobs are checked for
+    /// cancel requests and for having been taken away (rescued).
+    #[arg(long, env = "WEIR_WATCH_INTERVAL_MS", default_value_t = 1000)]
+    pub watch_interval_ms: u64,
+    /// Seconds a handler told to stop (cancel) gets before it is aborted.
+    #[arg(long, env = "WEIR_CANCEL_GRACE_SECS", default_value_t = 5)]
+    pub cancel_grace_secs: u64,
+    /// Maintenance: a node whose last heartbeat is older than this many
+    /// seconds is dead and its running jobs are rescued.
+    #[arg(long, env = "WEIR_NODE_DEAD_AFTER_SECS", default_value_t = 30)]
+    pub node_dead_after_secs: u64,
+    /// Maintenance: seconds past its deadline before a running job is
+    /// rescued as timed out.
+    #[arg(long, env = "WEIR_DEADLINE_GRACE_SECS", default_value_t = 10)]
+    pub deadline_grace_secs: u64,
+    /// Maintenance: interval of the rescuer, in seconds.
+    #[arg(long, env = "WEIR_RESCUE_INTERVAL_SECS", default_value_t = 5)]
+    pub rescue_interval_secs: u64,
+    /// Maintenance: the leader's lease, in seconds (a dead leader is
+    /// replaced within about this long).
+    #[arg(long, env = "WEIR_LEADER_TTL_SECS", default_value_t = 10)]
+    pub leader_ttl_secs: u64,
+    /// Maintenance: days finished jobs are kept before their day
+    /// partition is dropped.
+    #[arg(long, env = "WEIR_RETENTION_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retention_days: u64,
+    /// Maintenance: interval of the pruner, in seconds.
+    #[arg(long, env = "WEIR_PRUNE_INTERVAL_SECS", default_value_t = 3600)]
+    pub prune_interval_secs: u64,
 }
 
 impl WorkerArgs {
     pub fn to_config(&self) -> Result<WorkerConfig> {
         let defaults = WorkerConfig::default();
+        let backoff = Backoff {
+            base: Duration::from_millis(self.backoff_base_ms),
+            max: Duration::from_secs(self.backoff_max_secs),
+        };
+        let heartbeat_interval = Duration::from_secs(self.heartbeat_secs.max(1));
+        let dead_after = Duration::from_secs(self.node_dead_after_secs);
+        if dead_after < heartbeat_interval * 2 {
+            return Err(crate::Error::Config(format!(
+                "WEIR_NODE_DEAD_AFTER_SECS ({}) must be at least twice WEIR_HEARTBEAT_SECS ({})",
+                self.node_dead_after_secs, self.heartbeat_secs
+            )));
+        }
+        let maintenance = (!self.no_maintenance).then(|| {
+            let mut m = MaintenanceConfig {
+                leader_ttl: Duration::from_secs(self.leader_ttl_secs.max(1)),
+                ..MaintenanceConfig::default()
+            };
+            m.rescuer.dead_after = dead_after;
+            m.rescuer.deadline_grace = Duration::from_secs(self.deadline_grace_secs);
+            m.rescuer.interval = Duration::from_secs(self.rescue_interval_secs.max(1));
+            m.rescuer.backoff = backoff;
+            m.pruner.retention = Duration::from_secs(self.retention_days * 24 * 3600);
+            m.pruner.interval = Duration::from_secs(self.prune_interval_secs.max(1));
+            m
+        });
         Ok(WorkerConfig {
             queues: parse_queues(&self.queues)?,
             poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
-            heartbeat_interval: Duration::from_secs(self.heartbeat_secs.max(1)),
+            heartbeat_interval,
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             job_timeout: Duration::from_secs(self.job_timeout_secs.max(1)),
-            backoff: Backoff {
-                base: Duration::from_millis(self.backoff_base_ms),
-                max: Duration::from_secs(self.backoff_max_secs),
-            },
-            maintenance: (!self.no_maintenance).then(MaintenanceConfig::default),
+            backoff,
+            watch_interval: Duration::from_millis(self.watch_interval_ms.max(10)),
+            cancel_grace: Duration::from_secs(self.cancel_grace_secs),
+            maintenance,
             ..defaults
         })
     }

@@ -104,4 +104,12 @@ impl Error {
             Error::InvalidJob(_) | Error::NotFound(_) | Error::Conflict(_)
         )
     }
+
+    /// True for SQLSTATE 40001: among others, a row lock found the row
+    /// already moved to another partition by a concurrent update (a job
+    /// claimed and finished meanwhile). Retrying at once is right.
+    pub fn is_serialization_failure(&self) -> bool {
+        matches!(self, Error::Database(e)
+            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("40001"))
+    }
 }

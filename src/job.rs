@@ -190,6 +190,21 @@ pub struct Job {
     pub cancel_requested: Option<DateTime<Utc>>,
 }
 
+/// True for a valid queue name: 1 to 128 letters, digits, `_`, `.`, `:`
+/// or `-` (the rule of the `jobs_queue_name_valid` constraint).
+///
+/// ```
+/// assert!(weir::job::is_valid_queue_name("mail.high"));
+/// assert!(!weir::job::is_valid_queue_name("has space"));
+/// ```
+pub fn is_valid_queue_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+}
+
 /// A job to enqueue. Only `kind` is required; unset fields take the
 /// database defaults (queue `default`, priority 0, run now, 20 attempts).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -12,17 +12,24 @@
 //! - [`backoff`]: retry delay policy.
 //! - [`client`]: enqueue (alone or in your transaction), read, wait.
 //! - [`worker`]: the worker node: listener, claim loops, executions,
-//!   batched completer, heartbeats.
-//! - [`maintenance`]: services run by one elected node (stager, ...).
+//!   batched completer, heartbeats, the watch over running attempts
+//!   (cancel, jobs taken away).
+//! - [`maintenance`]: services run by one elected node (stager, rescuer,
+//!   pruner), behind a TTL lease.
+//! - [`api`]: the web node: REST API v1 (poem-openapi), problem JSON,
+//!   auth, `?wait` and Server-Sent Events over one LISTEN connection.
 //! - [`db`]: every SQL statement, one module per table.
+//! - [`metrics`]: process counters for `GET /metrics`.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
 //! - [`tasks`]: the built-in demo tasks.
+//! - [`bench`]: the benchmark behind `weir bench`, one file per scenario.
 //! - [`cli`]: the `weir` binary's verbs.
 //! - `migrations/`: the schema, embedded and applied by `weir migrate`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod backoff;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod config;

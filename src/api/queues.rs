@@ -141,12 +141,7 @@ fn to_dto(s: db::queues::QueueStats) -> QueueDto {
 }
 
 fn valid_queue(name: &str) -> Result<(), ApiError> {
-    let ok = !name.is_empty()
-        && name.len() <= 128
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
-    if ok {
+    if crate::job::is_valid_queue_name(name) {
         Ok(())
     } else {
         Err(ApiError::bad_request(

@@ -7,21 +7,72 @@ use crate::config::{ApiArgs, DbArgs, WorkerArgs};
 use crate::error::Result;
 use crate::worker::Worker;
 
-pub async fn run(db: DbArgs, api: ApiArgs, worker: WorkerArgs) -> Result<ExitCode> {
+pub async fn run(
+    mut db: DbArgs,
+    api: ApiArgs,
+    worker: WorkerArgs,
+    private_db: bool,
+) -> Result<ExitCode> {
     let config = worker.to_config()?;
-    let pool = super::connect_and_migrate(&db, false).await?;
+    // A DATABASE_URL other than the default (environment, .env or flag)
+    // wins; else the default server if one answers; else a private one.
+    let configured = db.database_url != crate::config::DEFAULT_DATABASE_URL;
+    let private = if private_db || (!configured && !super::private_db::answers("127.0.0.1:5432")) {
+        let server = tokio::task::spawn_blocking(super::private_db::PrivateDb::start)
+            .await
+            .map_err(|e| {
+                crate::error::Error::Config(format!("starting PostgreSQL failed: {e}"))
+            })??;
+        db.database_url = server.url();
+        Some(server)
+    } else {
+        None
+    };
+    let result = serve_all(&db, api, config).await;
+    if let Some(server) = private {
+        // After the worker and web node drained, so their last writes land.
+        match tokio::task::spawn_blocking(move || server.stop()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("error: stopping the private PostgreSQL failed: {e}"),
+            Err(e) => eprintln!("error: stopping the private PostgreSQL failed: {e}"),
+        }
+    }
+    result
+}
+
+async fn serve_all(
+    db: &DbArgs,
+    api: ApiArgs,
+    config: crate::worker::WorkerConfig,
+) -> Result<ExitCode> {
+    let pool = super::connect_and_migrate(db, false).await?;
     let shutdown = crate::shutdown::on_signal();
-    let base = format!("http://{}", api.bind);
-    println!("weir dev: database {}", redact(&db.database_url));
-    println!("weir dev: API        {base}/v1");
-    println!("weir dev: Swagger UI {base}/docs");
-    println!("weir dev: enqueue the demo task with");
-    println!(
-        "  curl -s -X POST {base}/v1/jobs -H 'content-type: application/json' \\\n    -d '{{\"kind\":\"demo.process_item\",\"args\":{{\"name\":\"x\",\"steps\":5,\"step_ms\":500}}}}'"
-    );
     let worker = Worker::new(pool.clone(), config).with_registry(crate::tasks::builtin());
     let worker = tokio::spawn(worker.run(shutdown.clone()));
-    let served = crate::api::serve(pool, api.to_config(), &api.bind, shutdown.clone()).await;
+    let server = tokio::spawn({
+        let (config, bind, shutdown) = (api.to_config(), api.bind.clone(), shutdown.clone());
+        async move { crate::api::serve(pool, config, &bind, shutdown).await }
+    });
+    // Print the URLs once the web node answers, so the curl works at once.
+    for _ in 0..100 {
+        if server.is_finished() || super::private_db::answers(&api.bind) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    if !server.is_finished() {
+        let base = format!("http://{}", api.bind);
+        say(&format!("weir dev: database {}", redact(&db.database_url)));
+        say(&format!("weir dev: API        {base}/v1"));
+        say(&format!("weir dev: Swagger UI {base}/docs"));
+        say("weir dev: enqueue the demo task with");
+        say(&format!(
+            "  curl -s -X POST {base}/v1/jobs -H 'content-type: application/json' \\\n    -d '{{\"kind\":\"demo.process_item\",\"args\":{{\"name\":\"x\",\"steps\":5,\"step_ms\":500}}}}'"
+        ));
+    }
+    let served = server
+        .await
+        .map_err(|e| crate::error::Error::Config(format!("web node task failed: {e}")))?;
     // The server stops on the signal, or failed to start: stop the worker too.
     shutdown.cancel();
     let worked = worker
@@ -30,6 +81,12 @@ pub async fn run(db: DbArgs, api: ApiArgs, worker: WorkerArgs) -> Result<ExitCod
     served?;
     worked?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a line, ignoring a closed stdout.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
 }
 
 /// The URL without its password, for printing.

@@ -1,5 +1,6 @@
 //! `weir enqueue KIND [ARGS]`: enqueue from the shell.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -91,28 +92,26 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("enqueued {}", enqueued.id);
+    let tty = std::io::stderr().is_terminal();
     let mut last_progress = None;
     loop {
         let job = client.wait(enqueued.id, Duration::from_millis(250)).await?;
         if job.progress != last_progress {
             if let Some(p) = &job.progress {
-                let bar = match (p.done, p.total) {
-                    (Some(d), Some(t)) if t > 0 => {
-                        let filled = ((d.clamp(0, t) * 30) / t) as usize;
-                        format!(
-                            "[{}{}] {d}/{t} ",
-                            "#".repeat(filled),
-                            ".".repeat(30 - filled)
-                        )
-                    }
-                    _ => String::new(),
-                };
-                eprintln!("{bar}{}", p.message.as_deref().unwrap_or(""));
+                let line = progress_line(p);
+                if tty {
+                    eprint!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
             }
             last_progress = job.progress.clone();
         }
         if job.state.is_terminal() {
-            println!("{}", serde_json::to_string_pretty(&job)?);
+            if tty && last_progress.is_some() {
+                eprintln!();
+            }
+            println!("{}", super::job_json(&job)?);
             return Ok(if job.state == JobState::Succeeded {
                 ExitCode::SUCCESS
             } else {
@@ -120,4 +119,21 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
             });
         }
     }
+}
+
+/// `[#########.....] 3/10 message`
+fn progress_line(p: &crate::job::Progress) -> String {
+    let bar = match (p.done, p.total) {
+        (Some(d), Some(t)) if t > 0 => {
+            let filled = ((d.clamp(0, t) * 30) / t) as usize;
+            format!(
+                "[{}{}] {d}/{t} ",
+                "#".repeat(filled),
+                ".".repeat(30 - filled)
+            )
+        }
+        (Some(d), _) => format!("{d} "),
+        _ => String::new(),
+    };
+    format!("{bar}{}", p.message.as_deref().unwrap_or(""))
 }

@@ -1,4 +1,4 @@
-//! `weir job ID`: one job as JSON.
+//! `weir job ID`: one job, readable or as JSON.
 
 use std::process::ExitCode;
 
@@ -13,6 +13,9 @@ use crate::job::JobId;
 pub struct JobArgs {
     /// The job's id (a UUID).
     pub id: String,
+    /// Print the job object as JSON (the API's shape).
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -28,6 +31,10 @@ pub async fn run(args: JobArgs) -> Result<ExitCode> {
     let id = parse_id(&args.id)?;
     let client = Client::new(args.db.connect().await?);
     let job = client.job(id).await?;
-    println!("{}", serde_json::to_string_pretty(&job)?);
+    if args.json {
+        println!("{}", super::job_json(&job)?);
+    } else {
+        println!("{}", super::table::describe(&job));
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,9 +1,16 @@
 //! The `weir` command line: one verb per file, wired here.
 
+mod bench;
+mod cancel;
 mod dev;
 mod enqueue;
 mod job;
+mod jobs;
+mod private_db;
+mod queues;
+mod retry;
 mod serve;
+mod table;
 mod worker;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +40,10 @@ enum Command {
         api: ApiArgs,
         #[command(flatten)]
         worker: WorkerArgs,
+        /// Always use a private PostgreSQL (data in .weir/pg), even if
+        /// DATABASE_URL is set or a server answers at the default address.
+        #[arg(long)]
+        private_db: bool,
     },
     /// Run a web node: the REST API, Swagger UI at /docs, /metrics.
     #[command(after_help = "Example:\n  weir serve --bind 127.0.0.1:8000")]
@@ -72,9 +83,36 @@ enum Command {
         after_help = "Example:\n  weir enqueue demo.process_item '{\"name\":\"x\",\"steps\":3,\"step_ms\":100}' --wait"
     )]
     Enqueue(enqueue::EnqueueArgs),
-    /// Show one job as JSON.
-    #[command(after_help = "Example:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62")]
+    /// Show one job (--json: the API's job object).
+    #[command(after_help = "Example:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --json")]
     Job(job::JobArgs),
+    /// List jobs, newest first, filtered by state, queue and kind.
+    #[command(
+        after_help = "Examples:\n  weir jobs --state failed --queue mail\n  weir jobs --kind demo.sleep --limit 100 --json"
+    )]
+    Jobs(jobs::JobsArgs),
+    /// Cancel a job: queued ones at once, running ones by asking their worker.
+    #[command(after_help = "Example:\n  weir cancel 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62")]
+    Cancel(cancel::CancelArgs),
+    /// Send failed or cancelled jobs back to available (errors are kept).
+    #[command(
+        after_help = "Examples:\n  weir retry 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62\n  weir retry --all-failed --queue mail --kind email.send"
+    )]
+    Retry(retry::RetryArgs),
+    /// Show every queue: paused, jobs per state, oldest available, unserved kinds.
+    #[command(after_help = "Example:\n  weir queues --json")]
+    Queues(queues::QueuesArgs),
+    /// Stop claiming from a queue on every node (running jobs go on).
+    #[command(after_help = "Example:\n  weir pause mail")]
+    Pause(queues::QueueArgs),
+    /// Restart claiming from a paused queue.
+    #[command(after_help = "Example:\n  weir resume mail")]
+    Resume(queues::QueueArgs),
+    /// Run the benchmark in a scratch database (created, migrated, dropped).
+    #[command(
+        after_help = "Examples:\n  cargo run --release -- bench\n  weir bench --scenario burn-down,latency --jobs 50000 --json"
+    )]
+    Bench(bench::BenchArgs),
 }
 
 /// Parses the command line and runs it. Errors are printed as one line.
@@ -93,7 +131,12 @@ pub async fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> Result<std::process::ExitCode> {
     match cli.command {
-        Command::Dev { db, api, worker } => dev::run(db, api, worker).await,
+        Command::Dev {
+            db,
+            api,
+            worker,
+            private_db,
+        } => dev::run(db, api, worker, private_db).await,
         Command::Serve {
             db,
             api,
@@ -117,6 +160,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         } => worker::run(db, args, no_migrate).await,
         Command::Enqueue(args) => enqueue::run(args).await,
         Command::Job(args) => job::run(args).await,
+        Command::Jobs(args) => jobs::run(args).await,
+        Command::Cancel(args) => cancel::run(args).await,
+        Command::Retry(args) => retry::run(args).await,
+        Command::Queues(args) => queues::list(args).await,
+        Command::Pause(args) => queues::pause(args).await,
+        Command::Resume(args) => queues::resume(args).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 
@@ -135,4 +185,20 @@ async fn connect_and_migrate(db: &DbArgs, no_migrate: bool) -> Result<sqlx::PgPo
         crate::db::migrate(&pool).await?;
     }
     Ok(pool)
+}
+
+/// A job as the API shows it (absent values omitted).
+fn job_value(job: &crate::job::Job) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(job)?;
+    if v.get("result").is_some_and(serde_json::Value::is_null)
+        && let Some(map) = v.as_object_mut()
+    {
+        map.remove("result");
+    }
+    Ok(v)
+}
+
+/// [`job_value`] pretty-printed.
+fn job_json(job: &crate::job::Job) -> Result<String> {
+    Ok(serde_json::to_string_pretty(&job_value(job)?)?)
 }

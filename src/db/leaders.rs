@@ -46,3 +46,26 @@ pub async fn resign(db: impl PgExecutor<'_>, role: &str, node: NodeId) -> Result
     .await?;
     Ok(())
 }
+
+/// Whether `node` holds an unexpired lease on `role` (database clock).
+pub async fn holds(db: impl PgExecutor<'_>, role: &str, node: NodeId) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM weir.leaders
+                          WHERE name = $1 AND node_id = $2 AND expires_at > now()) AS "held!""#,
+        role,
+        node.0
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// The node holding an unexpired lease on `role`, if any.
+pub async fn current(db: impl PgExecutor<'_>, role: &str) -> Result<Option<NodeId>> {
+    let node = sqlx::query_scalar!(
+        "SELECT node_id FROM weir.leaders WHERE name = $1 AND expires_at > now()",
+        role
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(node.map(NodeId))
+}

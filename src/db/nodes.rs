@@ -1,7 +1,11 @@
 //! Statements on `weir.nodes`: worker registration and heartbeats.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
+use crate::db::jobs::LeaseGuard;
 use crate::error::Result;
 use crate::job::NodeId;
 
@@ -55,6 +59,39 @@ pub async fn deregister(db: impl PgExecutor<'_>, node: NodeId) -> Result<()> {
     .execute(db)
     .await?;
     Ok(())
+}
+
+/// Removes nodes whose heartbeat is older than `dead_after` (database
+/// clock; `now` defaults to it) with their waiter rows. With `lease`,
+/// nothing changes unless that maintenance lease is still held. Returns the
+/// removed ids. Their running jobs are the rescuer's (a running job whose
+/// node row is missing counts as lost).
+pub async fn delete_dead(
+    db: impl PgExecutor<'_>,
+    now: Option<DateTime<Utc>>,
+    dead_after: Duration,
+    lease: Option<LeaseGuard<'_>>,
+) -> Result<Vec<NodeId>> {
+    let ids = sqlx::query_scalar!(
+        r#"WITH dead AS (
+               DELETE FROM weir.nodes
+               WHERE heartbeat_at < coalesce($1, now()) - make_interval(secs => $2)
+                 AND ($3::uuid IS NULL OR EXISTS (
+                      SELECT 1 FROM weir.leaders l
+                      WHERE l.name = $4 AND l.node_id = $3 AND l.expires_at > now()))
+               RETURNING id
+           ), waiters AS (
+               DELETE FROM weir.waiters w USING dead WHERE w.node_id = dead.id
+           )
+           SELECT id AS "id!" FROM dead"#,
+        now,
+        dead_after.as_secs_f64(),
+        lease.map(|l| l.node.0),
+        lease.map(|l| l.role),
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(ids.into_iter().map(NodeId).collect())
 }
 
 /// A registered worker node.

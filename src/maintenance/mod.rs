@@ -1,10 +1,31 @@
 //! Services that run on one elected node at a time: the [`stager`] (due
-//! scheduled and retryable jobs become available) and the upkeep of the
-//! finished-jobs partitions.
+//! scheduled and retryable jobs become available), the [`rescuer`] (jobs
+//! of dead workers and overrun jobs are taken back), the [`pruner`]
+//! (finished jobs past the retention are dropped, a day at a time) and the
+//! upkeep of the finished-jobs partitions.
 //!
-//! Leadership is a row in `weir.leaders` with a TTL, renewed by the
-//! leader; it keeps no session state, so it works through poolers.
+//! # Leadership
+//!
+//! Leadership is a row in `weir.leaders` with a TTL (`leader_ttl`),
+//! renewed every third of it. It keeps no session state, so it works
+//! through transaction-mode poolers. A leader that dies without resigning
+//! (process killed, database unreachable) is replaced once its lease
+//! expires: within `leader_ttl` plus one renewal interval of the others.
+//!
+//! A leader stops acting as soon as it cannot be sure it still leads: it
+//! counts its lease from the moment it sent the renewal (never later than
+//! the database's own count), checks that before every service step, and
+//! drops leadership on the first failed renewal. The rescuer's and the
+//! pruner's writes are also conditional on the lease in the database, so
+//! a leader that was deposed while a step ran changes nothing.
+//!
+//! What needs a direct connection (not a transaction-mode pooler): the
+//! worker's `LISTEN` (`crate::worker::listener`), and the pruner, whose
+//! `DETACH PARTITION ... CONCURRENTLY` runs as several transactions and
+//! whose `lock_timeout` is a session setting.
 
+pub mod pruner;
+pub mod rescuer;
 pub mod stager;
 
 use std::sync::Arc;
@@ -20,7 +41,7 @@ use crate::job::NodeId;
 /// The leadership role that runs maintenance.
 pub const ROLE: &str = "maintenance";
 /// Default lease of the leader; renewed every third of it.
-pub const DEFAULT_LEADER_TTL: Duration = Duration::from_secs(15);
+pub const DEFAULT_LEADER_TTL: Duration = Duration::from_secs(10);
 /// Default interval at which the leader makes sure finished-job
 /// partitions exist ahead of time.
 pub const DEFAULT_PARTITION_INTERVAL: Duration = Duration::from_secs(3600);
@@ -30,10 +51,15 @@ pub const PARTITION_DAYS_AHEAD: i32 = 3;
 /// Maintenance settings.
 #[derive(Debug, Clone)]
 pub struct MaintenanceConfig {
-    /// Lease of the leader. Default 15 s.
+    /// Lease of the leader: how long a dead leader blocks the others.
+    /// Renewed every third of it. Default 10 s.
     pub leader_ttl: Duration,
     /// Stager settings.
     pub stager: stager::Config,
+    /// Rescuer settings.
+    pub rescuer: rescuer::Config,
+    /// Pruner settings.
+    pub pruner: pruner::Config,
     /// How often partitions are checked. Default 1 h.
     pub partition_interval: Duration,
 }
@@ -43,8 +69,45 @@ impl Default for MaintenanceConfig {
         MaintenanceConfig {
             leader_ttl: DEFAULT_LEADER_TTL,
             stager: stager::Config::default(),
+            rescuer: rescuer::Config::default(),
+            pruner: pruner::Config::default(),
             partition_interval: DEFAULT_PARTITION_INTERVAL,
         }
+    }
+}
+
+/// This node's view of its lease: valid until the local instant at which
+/// the renewal was sent, plus the TTL, which is never later than the
+/// expiry the database computed.
+#[derive(Debug, Default)]
+struct Lease {
+    valid_until: Option<Instant>,
+}
+
+impl Lease {
+    fn held(&self) -> bool {
+        self.valid_until.is_some_and(|t| Instant::now() < t)
+    }
+}
+
+/// When each periodic service last ran.
+struct Schedule {
+    every: Duration,
+    last: Option<Instant>,
+}
+
+impl Schedule {
+    fn new(every: Duration) -> Self {
+        Schedule { every, last: None }
+    }
+
+    fn due(&self) -> bool {
+        self.last.is_none_or(|t| t.elapsed() >= self.every)
+    }
+
+    fn until_due(&self) -> Duration {
+        self.last
+            .map_or(Duration::ZERO, |t| self.every.saturating_sub(t.elapsed()))
     }
 }
 
@@ -57,49 +120,86 @@ pub async fn run(
     stager_wake: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    let renew_every = config.leader_ttl / 3;
+    let ttl = config.leader_ttl;
+    let renew_every = ttl / 3;
     let mut stager = stager::Stager::new(pool.clone(), node, config.stager.clone(), stager_wake);
-    let mut leader = false;
-    let mut renewed = Instant::now() - config.leader_ttl;
-    let mut partitions_checked: Option<Instant> = None;
+    let rescuer = rescuer::Rescuer::new(pool.clone(), config.rescuer.clone()).with_lease(node);
+    let pruner = pruner::Pruner::new(pool.clone(), config.pruner.clone()).with_lease(node);
+    let mut lease = Lease::default();
+    let mut renewed: Option<Instant> = None;
+    let mut partitions = Schedule::new(config.partition_interval);
+    let mut rescues = Schedule::new(config.rescuer.interval);
+    let mut prunes = Schedule::new(config.pruner.interval);
     loop {
-        if renewed.elapsed() >= renew_every || !leader {
-            let was = leader;
-            leader = match db::leaders::try_acquire(&pool, ROLE, node, config.leader_ttl).await {
-                Ok(l) => l,
+        if !lease.held() || renewed.is_none_or(|t| t.elapsed() >= renew_every) {
+            let was = lease.held();
+            let sent = Instant::now();
+            lease.valid_until = match db::leaders::try_acquire(&pool, ROLE, node, ttl).await {
+                Ok(true) => Some(sent + ttl),
+                Ok(false) => None,
                 Err(e) => {
-                    tracing::warn!(error = %e, "leader election failed");
-                    false
+                    tracing::warn!(error = %e, "leader election failed; not acting as leader");
+                    None
                 }
             };
-            renewed = Instant::now();
-            if leader != was {
-                tracing::info!(%node, leader, "maintenance leadership changed");
+            renewed = Some(sent);
+            if lease.held() != was {
+                tracing::info!(%node, leader = lease.held(), "maintenance leadership changed");
+                if lease.held() {
+                    // A new term: run every service at once.
+                    partitions.last = None;
+                    rescues.last = None;
+                    prunes.last = None;
+                }
             }
         }
         let mut sleep_for = renew_every;
-        if leader {
-            if partitions_checked.is_none_or(|t| t.elapsed() >= config.partition_interval) {
-                match db::jobs::ensure_finished_partitions(&pool, PARTITION_DAYS_AHEAD).await {
-                    Ok(n) => {
-                        partitions_checked = Some(Instant::now());
-                        if n > 0 {
-                            tracing::info!(created = n, "created finished-job partitions");
-                        }
+        if lease.held() && partitions.due() {
+            match db::jobs::ensure_finished_partitions(&pool, PARTITION_DAYS_AHEAD).await {
+                Ok(n) => {
+                    partitions.last = Some(Instant::now());
+                    if n > 0 {
+                        tracing::info!(created = n, "created finished-job partitions");
                     }
-                    Err(e) => tracing::warn!(error = %e, "creating partitions failed"),
                 }
+                Err(e) => tracing::warn!(error = %e, "creating partitions failed"),
             }
+        }
+        if lease.held() {
             let until_due = stager.tick().await;
             sleep_for = sleep_for.min(until_due);
         }
+        if lease.held() && rescues.due() {
+            match rescuer.run_once().await {
+                Ok(c) if c.rescued() > 0 || c.nodes_removed > 0 => {
+                    tracing::info!(?c, "rescuer run");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "rescuer failed"),
+            }
+            rescues.last = Some(Instant::now());
+        }
+        if lease.held() && prunes.due() {
+            match pruner.run_once().await {
+                Ok(c) if c.partitions_dropped > 0 => tracing::info!(?c, "pruner run"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "pruner failed"),
+            }
+            prunes.last = Some(Instant::now());
+        }
+        if lease.held() {
+            sleep_for = sleep_for.min(rescues.until_due()).min(prunes.until_due());
+        }
+        let leading = lease.held();
         tokio::select! {
             _ = stop.cancelled() => break,
             _ = tokio::time::sleep(sleep_for) => {}
-            _ = stager.woken(), if leader => {}
+            _ = stager.woken(), if leading => {}
         }
     }
-    if leader && let Err(e) = db::leaders::resign(&pool, ROLE, node).await {
+    if lease.valid_until.is_some()
+        && let Err(e) = db::leaders::resign(&pool, ROLE, node).await
+    {
         tracing::debug!(error = %e, "resigning leadership failed");
     }
 }

@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use sqlx::PgPool;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db;
 use crate::db::jobs::{Failure, Success};
@@ -34,23 +34,35 @@ pub enum Outcome {
     HandedBack(JobId, ClaimToken),
 }
 
+/// An outcome and who to tell once it is written (or given up on).
+#[derive(Debug)]
+pub struct Pending {
+    pub outcome: Outcome,
+    /// Fired (or dropped) when the outcome's batch is done. The execution
+    /// keeps its slot until then, so that a queue never has more jobs
+    /// `running` in the database than it has slots.
+    pub recorded: Option<oneshot::Sender<()>>,
+}
+
 /// Sends outcomes to the completer task.
-pub type OutcomeSender = mpsc::UnboundedSender<Outcome>;
+pub type OutcomeSender = mpsc::UnboundedSender<Pending>;
 
 /// Runs until every sender is dropped and everything received is recorded
 /// (or, once `give_up` fires, until the database refuses one more time).
 pub async fn run(
     pool: PgPool,
-    mut rx: mpsc::UnboundedReceiver<Outcome>,
+    mut rx: mpsc::UnboundedReceiver<Pending>,
     give_up: tokio_util::sync::CancellationToken,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut acks = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(o) => batch.push(o),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(p) = next.take() {
+            batch.push(p.outcome);
+            acks.extend(p.recorded);
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
             }
         }
         let mut delay = Duration::from_millis(100);
@@ -73,6 +85,9 @@ pub async fn run(
             }
         }
         batch.clear();
+        for ack in acks.drain(..) {
+            let _ = ack.send(());
+        }
     }
 }
 
@@ -129,8 +144,8 @@ async fn write(
         stale += cancels.len() - done.len();
     }
     if !hand_backs.is_empty() {
-        let mut queues = db::jobs::hand_back_if_running(&mut *tx, hand_backs).await?;
-        stale += hand_backs.len() - queues.len();
+        let (mut queues, matched) = db::jobs::hand_back_if_running(&mut *tx, hand_backs).await?;
+        stale += hand_backs.len() - matched;
         queues.sort();
         queues.dedup();
         db::waiters::notify_queues(&mut *tx, &queues).await?;

@@ -1,17 +1,22 @@
 //! One attempt of one job: runs the handler in its own task (so a panic is
 //! caught), enforces the timeout, obeys the end of the shutdown grace
-//! period, and sends the outcome to the completer.
+//! period and the watch's stop requests (cancel, or the job was taken
+//! away), and sends the outcome to the completer.
+//!
+//! Each execution is listed in the node's [`super::watch::Executions`]
+//! while it runs, with its claim token and stop signal.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::OwnedSemaphorePermit;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::task::JoinError;
 use tracing::Instrument;
 
 use super::NodeEnv;
-use super::completer::Outcome;
+use super::completer::{Outcome, Pending};
+use super::watch::{StopReason, StopSignal};
 use crate::db::jobs::{ClaimedJob, Failure, Success};
 use crate::task::{JobContext, JobError};
 
@@ -20,15 +25,31 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     env.running.fetch_add(1, Ordering::Relaxed);
     let (queue, kind) = (job.queue.clone(), job.kind.clone());
     let started = std::time::Instant::now();
-    let outcome = attempt(&env, job).instrument(span).await;
+    let (id, token) = (job.id, job.claim_token);
+    let signal = env.executions.insert(id, token);
+    let outcome = attempt(&env, job, signal).instrument(span).await;
+    env.executions.remove(id, token);
     env.running.fetch_sub(1, Ordering::Relaxed);
-    record_metrics(&queue, &kind, &outcome, started.elapsed());
-    // The completer lives until every execution has sent its outcome.
-    let _ = env.outcomes.send(outcome);
+    // The completer lives until every execution has sent its outcome. The
+    // slot stays taken until the outcome is written: until then the job
+    // still counts as running in the database.
+    if let Some(outcome) = outcome {
+        record_metrics(&queue, &kind, &outcome, started.elapsed());
+        let (recorded, written) = oneshot::channel();
+        let pending = Pending {
+            outcome,
+            recorded: Some(recorded),
+        };
+        if env.outcomes.send(pending).is_ok() {
+            let _ = written.await;
+        }
+    }
     drop(permit);
 }
 
-async fn attempt(env: &NodeEnv, job: ClaimedJob) -> Outcome {
+/// Runs the attempt; `None` when it must record nothing (the watch found
+/// that the job is no longer this attempt's).
+async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<Outcome> {
     let ctx = JobContext {
         id: job.id,
         kind: job.kind.clone(),
@@ -36,7 +57,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob) -> Outcome {
         attempt: job.attempt,
         max_attempts: job.max_attempts,
         token: job.claim_token,
-        cancel: CancellationToken::new(),
+        cancel: signal.token.clone(),
         board: env.board.clone(),
     };
     let fail = |message: String, fatal: bool| {
@@ -50,24 +71,26 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob) -> Outcome {
     };
     let Some(handler) = env.registry.call(&job.kind, ctx, job.args.clone()) else {
         // Claims filter on served kinds, so this is a bug, not bad input.
-        return fail(format!("no handler for kind {}", job.kind), true);
+        return Some(fail(format!("no handler for kind {}", job.kind), true));
     };
     tracing::debug!("started");
     let timeout = Duration::from_secs(job.timeout_seconds.max(1) as u64);
     let mut task = tokio::spawn(handler.in_current_span());
+    let from_handler = |joined: Result<Result<serde_json::Value, JobError>, JoinError>| match joined
+    {
+        Ok(Ok(result)) => Outcome::Succeeded(Success {
+            id: job.id,
+            token: job.claim_token,
+            result,
+            progress: env.board.take(job.id),
+        }),
+        Ok(Err(JobError::Retry(message))) => fail(message, false),
+        Ok(Err(JobError::Fatal(message))) => fail(message, true),
+        Ok(Err(JobError::Cancelled)) => Outcome::Cancelled(job.id, job.claim_token),
+        Err(e) => fail(format!("handler panicked: {}", panic_message(e)), false),
+    };
     let outcome = tokio::select! {
-        joined = &mut task => match joined {
-            Ok(Ok(result)) => Outcome::Succeeded(Success {
-                id: job.id,
-                token: job.claim_token,
-                result,
-                progress: env.board.take(job.id),
-            }),
-            Ok(Err(JobError::Retry(message))) => fail(message, false),
-            Ok(Err(JobError::Fatal(message))) => fail(message, true),
-            Ok(Err(JobError::Cancelled)) => Outcome::Cancelled(job.id, job.claim_token),
-            Err(e) => fail(format!("handler panicked: {}", panic_message(e)), false),
-        },
+        joined = &mut task => from_handler(joined),
         _ = tokio::time::sleep(timeout) => {
             task.abort();
             fail(format!("timed out after {} s", timeout.as_secs()), false)
@@ -77,6 +100,27 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob) -> Outcome {
             tracing::info!("shutdown grace period over; handing the job back");
             Outcome::HandedBack(job.id, job.claim_token)
         }
+        _ = signal.token.cancelled() => {
+            // Told to stop by the watch: the handler gets the cancel grace
+            // to wind down, then it is aborted.
+            let reason = signal.reason().unwrap_or(StopReason::Lost);
+            let joined = tokio::time::timeout(env.config.cancel_grace, &mut task).await;
+            if joined.is_err() {
+                task.abort();
+                tracing::warn!(?reason, grace = ?env.config.cancel_grace,
+                    "handler ignored the stop request; aborted");
+            }
+            match (reason, joined) {
+                (StopReason::Lost, _) => {
+                    env.board.take(job.id);
+                    tracing::info!("attempt stopped; the job is no longer ours, nothing recorded");
+                    return None;
+                }
+                // A handler that finished its work anyway keeps its result.
+                (StopReason::CancelRequested, Ok(joined @ Ok(Ok(_)))) => from_handler(joined),
+                (StopReason::CancelRequested, _) => Outcome::Cancelled(job.id, job.claim_token),
+            }
+        }
     };
     match &outcome {
         Outcome::Succeeded(_) => tracing::debug!("succeeded"),
@@ -84,7 +128,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob) -> Outcome {
         Outcome::Cancelled(..) => tracing::info!("cancelled"),
         Outcome::HandedBack(..) => {}
     }
-    outcome
+    Some(outcome)
 }
 
 fn panic_message(e: tokio::task::JoinError) -> String {

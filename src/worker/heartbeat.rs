@@ -12,14 +12,44 @@ use crate::db;
 use crate::job::NodeId;
 use crate::task::ProgressBoard;
 
-/// Stamps the node's heartbeat every `interval` until `stop`.
+/// What a node registers in `weir.nodes`.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub node: NodeId,
+    pub host: String,
+    pub pid: i32,
+    /// `{queue: concurrency}`.
+    pub queues: serde_json::Value,
+    pub kinds: Vec<String>,
+}
+
+impl Registration {
+    /// Inserts (or refreshes) the node's row, durably.
+    pub async fn register(&self, pool: &PgPool) -> crate::Result<()> {
+        db::nodes::register(
+            pool,
+            self.node,
+            &self.host,
+            self.pid,
+            &self.queues,
+            &self.kinds,
+        )
+        .await
+    }
+}
+
+/// Stamps the node's heartbeat every `interval` until `stop`. When the row
+/// is gone (the node was declared dead while it was cut off; its jobs were
+/// rescued and the watch stops their handlers), it registers again.
 pub async fn run(
-    pool: PgPool,
-    node: NodeId,
+    fast: PgPool,
+    durable: PgPool,
+    registration: Registration,
     running: Arc<AtomicI32>,
     interval: Duration,
     stop: CancellationToken,
 ) {
+    let node = registration.node;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -27,10 +57,13 @@ pub async fn run(
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match db::nodes::heartbeat(&pool, node, running.load(Ordering::Relaxed)).await {
+        match db::nodes::heartbeat(&fast, node, running.load(Ordering::Relaxed)).await {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!(%node, "node row missing (declared dead?); it re-registers at restart")
+                tracing::warn!(%node, "node row missing (declared dead); registering again");
+                if let Err(e) = registration.register(&durable).await {
+                    tracing::warn!(error = %e, "registering again failed");
+                }
             }
             Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
         }

@@ -6,6 +6,8 @@
 //! - [`execute`]: one attempt of one job (timeout, panic, shutdown);
 //! - [`completer`]: records outcomes in batches, fenced by claim token;
 //! - [`heartbeat`]: node liveness and batched progress writes;
+//! - [`watch`]: checks this node's running attempts for cancel requests
+//!   and for jobs taken away (rescued, re-claimed), and stops them;
 //! - the maintenance services ([`crate::maintenance`]) when elected.
 
 pub mod completer;
@@ -14,6 +16,7 @@ pub mod heartbeat;
 pub mod listener;
 pub mod queue;
 pub mod registry;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,6 +47,12 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Default interval at which progress reports are written.
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+/// Default interval of the watch over running attempts (cancel requests,
+/// jobs taken away).
+pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// Default time a handler told to stop (cancel, or job taken away) gets
+/// before it is aborted.
+pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
 
 /// A queue served by this node and how many of its jobs run at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,12 +83,7 @@ pub fn parse_queues(spec: &str) -> Result<Vec<QueueConfig>> {
             }
             None => (part, 10),
         };
-        let valid = !name.is_empty()
-            && name.len() <= 128
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
-        if !valid {
+        if !crate::job::is_valid_queue_name(name) {
             return Err(Error::Config(format!(
                 "queue name {name:?}: use 1 to 128 letters, digits, '_', '.', ':' or '-'"
             )));
@@ -121,6 +125,11 @@ pub struct WorkerConfig {
     pub backoff: Backoff,
     /// How often progress reports are written. Default 250 ms.
     pub progress_interval: Duration,
+    /// How often running attempts are checked for cancel requests and for
+    /// jobs taken away. Default 1 s.
+    pub watch_interval: Duration,
+    /// Time a handler told to stop gets before it is aborted. Default 5 s.
+    pub cancel_grace: Duration,
     /// Run the maintenance services (stager, ...) when elected leader.
     /// Default true.
     pub maintenance: Option<MaintenanceConfig>,
@@ -139,6 +148,8 @@ impl Default for WorkerConfig {
             job_timeout: DEFAULT_JOB_TIMEOUT,
             backoff: Backoff::default(),
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
+            watch_interval: DEFAULT_WATCH_INTERVAL,
+            cancel_grace: DEFAULT_CANCEL_GRACE,
             maintenance: Some(MaintenanceConfig::default()),
         }
     }
@@ -158,6 +169,9 @@ pub(crate) struct NodeEnv {
     pub hard_stop: CancellationToken,
     /// Attempts in progress on this node.
     pub running: Arc<AtomicI32>,
+    /// The same attempts with their claim tokens and stop signals, for
+    /// the watch.
+    pub executions: Arc<watch::Executions>,
 }
 
 /// A worker node, built from a pool, a config and registered tasks.
@@ -227,15 +241,14 @@ impl Worker {
             .iter()
             .map(|q| (q.name.as_str(), q.concurrency))
             .collect();
-        db::nodes::register(
-            &pool,
+        let registration = heartbeat::Registration {
             node,
-            &hostname(),
-            std::process::id() as i32,
-            &serde_json::to_value(&queue_spec)?,
-            &kinds,
-        )
-        .await?;
+            host: hostname(),
+            pid: std::process::id() as i32,
+            queues: serde_json::to_value(&queue_spec)?,
+            kinds: kinds.clone(),
+        };
+        registration.register(&pool).await?;
 
         let names = config
             .queues
@@ -261,12 +274,20 @@ impl Worker {
             outcomes: tx,
             hard_stop: CancellationToken::new(),
             running: Default::default(),
+            executions: Default::default(),
         });
         let heartbeat = tokio::spawn(heartbeat::run(
             fast.clone(),
-            node,
+            pool.clone(),
+            registration,
             env.running.clone(),
             config.heartbeat_interval,
+            background.clone(),
+        ));
+        let watch = tokio::spawn(watch::run(
+            fast.clone(),
+            env.executions.clone(),
+            config.watch_interval,
             background.clone(),
         ));
         let progress = tokio::spawn(heartbeat::flush_progress(
@@ -326,7 +347,7 @@ impl Worker {
         let _ = completer.await;
         give_up_after.abort();
         background.cancel();
-        let _ = tokio::join!(listener, heartbeat, progress);
+        let _ = tokio::join!(listener, heartbeat, progress, watch);
         if let Some(m) = maintenance {
             let _ = m.await;
         }

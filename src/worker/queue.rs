@@ -17,6 +17,14 @@ use tokio_util::sync::CancellationToken;
 use super::{NodeEnv, QueueConfig, execute};
 use crate::db;
 
+/// How long a queue that just ran out of work waits before it looks once
+/// more and only then arms its waiter. Under a steady stream of enqueues
+/// the second look usually finds work, so a busy queue never re-arms and
+/// producers send no NOTIFY (each notifying commit takes a cluster-wide
+/// lock through its WAL flush); an idle queue arms this much later, which
+/// only delays jobs that arrive within this window after a drain.
+pub const REARM_DELAY: Duration = Duration::from_millis(5);
+
 pub(crate) struct Runner {
     pub env: Arc<NodeEnv>,
     /// Async-commit pool: claims and waiter rows.
@@ -31,11 +39,21 @@ impl Runner {
         let slots = Arc::new(Semaphore::new(self.queue.concurrency));
         let mut executions = JoinSet::new();
         let mut armed = false;
+        let mut lingered = false;
         let mut maybe_more = true;
         let name = &self.queue.name;
         loop {
             while executions.try_join_next().is_some() {}
             if !maybe_more {
+                if !armed && !lingered {
+                    lingered = true;
+                    maybe_more = true;
+                    tokio::select! {
+                        _ = self.stop.cancelled() => break,
+                        _ = tokio::time::sleep(REARM_DELAY) => {}
+                    }
+                    continue;
+                }
                 if !armed {
                     match db::waiters::arm(&self.fast, self.env.node, name).await {
                         Ok(()) => {
@@ -55,6 +73,7 @@ impl Runner {
                 }
                 // Whatever woke us, the waiter row may be disarmed now.
                 armed = false;
+                lingered = false;
                 maybe_more = true;
             }
 
@@ -79,9 +98,19 @@ impl Runner {
             match claimed {
                 Ok(jobs) => {
                     maybe_more = jobs.len() == want;
+                    if !jobs.is_empty() {
+                        // Ran out after finding work: linger before arming.
+                        lingered = false;
+                    }
                     for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
                         executions.spawn(execute::run(self.env.clone(), job, permit));
                     }
+                }
+                Err(e) if e.is_serialization_failure() => {
+                    // A job this claim wanted was claimed and finished
+                    // (moved out of jobs_live) by another node meanwhile:
+                    // nothing is wrong, claim again at once.
+                    tracing::debug!(queue = %name, "claim raced a finished job; retrying");
                 }
                 Err(e) => {
                     tracing::warn!(queue = %name, error = %e, "claim failed; retrying");

@@ -20,6 +20,11 @@ use weir::{Job, JobContext, JobError, JobId, JobState, QueueConfig, Task, Worker
 pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
     let mut maintenance = MaintenanceConfig::default();
     maintenance.stager.poll_interval = Duration::from_millis(200);
+    maintenance.rescuer.interval = Duration::from_millis(500);
+    maintenance.rescuer.backoff = Backoff {
+        base: Duration::from_millis(100),
+        max: Duration::from_secs(60),
+    };
     WorkerConfig {
         queues: queues
             .iter()
@@ -36,6 +41,8 @@ pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
             max: Duration::from_secs(60),
         },
         progress_interval: Duration::from_millis(50),
+        watch_interval: Duration::from_millis(200),
+        cancel_grace: Duration::from_secs(1),
         maintenance: Some(maintenance),
         ..WorkerConfig::default()
     }
@@ -214,17 +221,108 @@ pub fn registry(recorder: &Recorder) -> Registry {
     r
 }
 
+/// What [`Blocker`] runs saw, shared with the test.
+#[derive(Clone, Default)]
+pub struct Blocker {
+    /// Job ids, one entry per start.
+    pub starts: Arc<Mutex<Vec<JobId>>>,
+    /// Job ids whose handler saw `ctx.is_cancelled()`.
+    pub saw_cancel: Arc<Mutex<Vec<JobId>>>,
+    /// Job ids whose handler ran to its end (was not aborted).
+    pub ended: Arc<Mutex<Vec<JobId>>>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct BlockerArgs {
+    /// Keep running after the cancel (until aborted, or 60 s).
+    #[serde(default)]
+    pub ignore_cancel: bool,
+}
+
+impl Blocker {
+    pub fn starts(&self, id: JobId) -> usize {
+        self.starts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|j| **j == id)
+            .count()
+    }
+
+    pub fn saw_cancel(&self, id: JobId) -> bool {
+        self.saw_cancel.lock().unwrap().contains(&id)
+    }
+
+    pub fn ended(&self, id: JobId) -> bool {
+        self.ended.lock().unwrap().contains(&id)
+    }
+}
+
+/// `test.block`: runs until cancelled (then returns `Cancelled`), or,
+/// with `ignore_cancel`, notes the cancel and keeps running for 60 s.
+impl Task for Blocker {
+    const KIND: &'static str = "test.block";
+    type Args = BlockerArgs;
+    type Output = serde_json::Value;
+
+    async fn run(&self, ctx: JobContext, args: BlockerArgs) -> Result<serde_json::Value, JobError> {
+        self.starts.lock().unwrap().push(ctx.id());
+        let until = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut noted = false;
+        while tokio::time::Instant::now() < until {
+            if ctx.is_cancelled() && !noted {
+                noted = true;
+                self.saw_cancel.lock().unwrap().push(ctx.id());
+                if !args.ignore_cancel {
+                    self.ended.lock().unwrap().push(ctx.id());
+                    return Err(JobError::Cancelled);
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.ended.lock().unwrap().push(ctx.id());
+        Ok(serde_json::json!("done"))
+    }
+}
+
+/// A registry with [`Echo`], `recorder` and `blocker`.
+pub fn registry_with_blocker(recorder: &Recorder, blocker: &Blocker) -> Registry {
+    let mut r = registry(recorder);
+    r.register(blocker.clone());
+    r
+}
+
+/// Enqueues a job of `kind` with `args` through the client.
+pub async fn enqueue_kind(pool: &PgPool, kind: &str, args: serde_json::Value) -> JobId {
+    let job = weir::NewJob::new(kind, args);
+    weir::Client::new(pool.clone())
+        .enqueue_job(&job)
+        .await
+        .unwrap()
+        .id
+}
+
+/// Cancels a running job with `weir.cancel_job` (the transition REST, CLI
+/// and psql share), which answers `cancel_requested` and sets
+/// `cancel_requested_at`; the worker does the rest.
+pub async fn request_cancel(pool: &PgPool, id: JobId) {
+    let answer: String = sqlx::query_scalar("SELECT weir.cancel_job($1)")
+        .bind(id.0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(answer, "cancel_requested");
+}
+
 /// An in-process web node over `pool` (no port), with `tokens` if any.
-pub async fn api_client(
-    pool: &PgPool,
-    tokens: &[&str],
-) -> poem::test::TestClient<impl poem::Endpoint> {
+pub async fn api_client(pool: &PgPool, tokens: &[&str]) -> ApiClient {
     let config = weir::api::ApiConfig {
         tokens: tokens.iter().map(|t| t.to_string()).collect(),
         wait_cap: Duration::from_secs(10),
         ..weir::api::ApiConfig::default()
     };
-    let events = weir::api::events::JobEvents::start(pool.clone(), CancellationToken::new())
+    let stop = CancellationToken::new();
+    let events = weir::api::events::JobEvents::start(pool.clone(), stop.clone())
         .await
         .unwrap();
     let state = Arc::new(weir::api::AppState {
@@ -232,7 +330,25 @@ pub async fn api_client(
         events,
         config,
     });
-    poem::test::TestClient::new(weir::api::app(state))
+    use poem::EndpointExt;
+    ApiClient {
+        cli: poem::test::TestClient::new(weir::api::app(state).map_to_response().boxed()),
+        _stop: stop.drop_guard(),
+    }
+}
+
+/// A test client of an in-process web node; dropping it stops the node's
+/// listener (so the test database can be dropped at once).
+pub struct ApiClient {
+    cli: poem::test::TestClient<poem::endpoint::BoxEndpoint<'static, poem::Response>>,
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl std::ops::Deref for ApiClient {
+    type Target = poem::test::TestClient<poem::endpoint::BoxEndpoint<'static, poem::Response>>;
+    fn deref(&self) -> &Self::Target {
+        &self.cli
+    }
 }
 
 /// The body of a test response as JSON.

@@ -1,0 +1,208 @@
+//! Enqueue rates.
+//!
+//! Single rows: 1 and `producers` concurrent producers, each committing
+//! one row per transaction for `enqueue_duration`, as a plain `INSERT`
+//! and as `weir.enqueue(...)`, against the same `INSERT` with weir's
+//! wake-up trigger disabled (the baseline). A worker node listens on the
+//! queue the whole time; the queue is paused, so the worker stays idle
+//! and re-arms its waiter after every wake-up: the case where the trigger
+//! actually sends NOTIFYs, not only checks for waiters.
+//!
+//! Bulk: `bulk_jobs` rows in statements of `bulk_batch`, through weir's
+//! defaults and triggers, against the same rows inserted bare (every
+//! column given, random ids, triggers disabled).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::{KIND, Options, Probe, QUEUE, Scratch, Section, round, worker_config};
+use crate::db;
+use crate::error::{Error, Result};
+use crate::worker::{Registry, Worker};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Single {
+    /// Plain INSERT, wake-up trigger disabled.
+    Baseline,
+    /// Plain INSERT.
+    Insert,
+    /// `weir.enqueue(...)`.
+    Enqueue,
+}
+
+pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
+    let mut conn = scratch.connect().await?;
+    db::bench::reset_jobs(&mut conn).await?;
+    db::bench::pause_queue(&mut conn, QUEUE).await?;
+
+    let mut registry = Registry::new();
+    registry.register(Probe::default());
+    let pool = scratch.pool(o.pool_size).await?;
+    let worker =
+        Worker::new(pool.clone(), worker_config(10, o.poll_interval)).with_registry(registry);
+    let node = worker.node_id();
+    let shutdown = CancellationToken::new();
+    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !db::bench::waiter_armed(&mut conn, node.0, QUEUE).await? {
+        if Instant::now() > deadline || handle.is_finished() {
+            return Err(Error::Config(
+                "enqueue: the worker never became idle".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut rates = Vec::new();
+    for producers in [1, o.producers] {
+        for kind in [Single::Baseline, Single::Insert, Single::Enqueue] {
+            db::bench::truncate_jobs(&mut conn).await?;
+            db::bench::set_wake_trigger(&mut conn, kind != Single::Baseline).await?;
+            let rate = single(scratch, kind, producers, o.enqueue_duration).await?;
+            rates.push(((kind, producers), rate));
+        }
+    }
+    db::bench::set_wake_trigger(&mut conn, true).await?;
+
+    db::bench::truncate_jobs(&mut conn).await?;
+    db::bench::set_all_job_triggers(&mut conn, false).await?;
+    let bare = bulk(scratch, o, false).await;
+    db::bench::set_all_job_triggers(&mut conn, true).await?;
+    let bare = bare?;
+    db::bench::truncate_jobs(&mut conn).await?;
+    let weir = bulk(scratch, o, true).await?;
+
+    shutdown.cancel();
+    let _ = handle.await;
+    pool.close().await;
+
+    let rate = |kind, producers| {
+        rates
+            .iter()
+            .find(|((k, p), _)| *k == kind && *p == producers)
+            .map_or(0.0, |(_, r)| *r)
+    };
+    let p = o.producers;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let mut rows = Vec::new();
+    let mut obj = serde_json::Map::new();
+    for producers in [1, p] {
+        let base = rate(Single::Baseline, producers);
+        let ins = rate(Single::Insert, producers);
+        let enq = rate(Single::Enqueue, producers);
+        rows.push((
+            format!("{producers} producer(s): no-trigger INSERT"),
+            format!("{base:.0}/s"),
+        ));
+        rows.push((
+            format!("{producers} producer(s): INSERT"),
+            format!("{ins:.0}/s ({:.2}x)", ratio(ins, base)),
+        ));
+        rows.push((
+            format!("{producers} producer(s): weir.enqueue"),
+            format!("{enq:.0}/s ({:.2}x)", ratio(enq, base)),
+        ));
+        let suffix = if producers == 1 {
+            "1".to_string()
+        } else {
+            p.to_string()
+        };
+        obj.insert(format!("baseline_{suffix}_per_sec"), json!(round(base, 0)));
+        obj.insert(format!("insert_{suffix}_per_sec"), json!(round(ins, 0)));
+        obj.insert(format!("enqueue_{suffix}_per_sec"), json!(round(enq, 0)));
+        obj.insert(
+            format!("insert_ratio_{suffix}"),
+            json!(round(ratio(ins, base), 3)),
+        );
+        obj.insert(format!("ratio_{suffix}"), json!(round(ratio(enq, base), 3)));
+    }
+    if p != 32 {
+        // The headline key is named for the default of 32 producers.
+        obj.insert("ratio_32".into(), obj[&format!("ratio_{p}")].clone());
+    }
+    obj.insert("producers".into(), json!(p));
+    rows.push((
+        format!("bulk ({} rows/statement): bare", o.bulk_batch),
+        format!("{bare:.0} jobs/s"),
+    ));
+    rows.push((
+        format!("bulk ({} rows/statement): weir", o.bulk_batch),
+        format!("{weir:.0} jobs/s ({:.2}x)", ratio(weir, bare)),
+    ));
+    obj.insert("bulk_bare_per_sec".into(), json!(round(bare, 0)));
+    obj.insert("bulk_per_sec".into(), json!(round(weir, 0)));
+    obj.insert("bulk_ratio".into(), json!(round(ratio(weir, bare), 3)));
+    obj.insert("bulk_batch".into(), json!(o.bulk_batch));
+    Ok(Section {
+        key: "enqueue",
+        rows,
+        json: Value::Object(obj),
+    })
+}
+
+/// Rows per second committed by `producers` tasks, one row per commit.
+async fn single(scratch: &Scratch, kind: Single, producers: usize, d: Duration) -> Result<f64> {
+    let pool = scratch.pool(producers as u32).await?;
+    // Open every connection before the clock starts.
+    let mut warm = Vec::new();
+    for _ in 0..producers {
+        warm.push(pool.acquire().await?);
+    }
+    drop(warm);
+    let count = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..producers {
+        let (pool, count, stop) = (pool.clone(), count.clone(), stop.clone());
+        tasks.spawn(async move {
+            let mut conn = pool.acquire().await?;
+            // Bounded by `stop`, set after `d`.
+            while !stop.load(Ordering::Relaxed) {
+                match kind {
+                    Single::Baseline | Single::Insert => {
+                        db::bench::insert_one(&mut *conn, KIND, QUEUE).await?
+                    }
+                    Single::Enqueue => {
+                        db::bench::enqueue_one(&mut *conn, KIND, QUEUE).await?;
+                    }
+                }
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+            Ok::<(), Error>(())
+        });
+    }
+    let start = Instant::now();
+    tokio::time::sleep(d).await;
+    let n = count.load(Ordering::Relaxed);
+    let secs = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    while let Some(r) = tasks.join_next().await {
+        r.map_err(|e| Error::Config(format!("producer: {e}")))??;
+    }
+    pool.close().await;
+    Ok(n as f64 / secs)
+}
+
+/// Jobs per second of one bulk load (weir's path, or bare).
+async fn bulk(scratch: &Scratch, o: &Options, weir: bool) -> Result<f64> {
+    let mut conn = scratch.connect().await?;
+    let batch = o.bulk_batch.max(1);
+    let kinds = vec![KIND.to_string(); batch];
+    let args = vec![json!({"n": 1}); batch];
+    let start = Instant::now();
+    let mut left = o.bulk_jobs;
+    while left > 0 {
+        let k = left.min(batch);
+        if weir {
+            db::bench::insert_batch_weir(&mut conn, QUEUE, &kinds[..k], &args[..k]).await?;
+        } else {
+            db::bench::insert_batch_bare(&mut conn, QUEUE, &kinds[..k], &args[..k]).await?;
+        }
+        left -= k;
+    }
+    Ok(o.bulk_jobs as f64 / start.elapsed().as_secs_f64())
+}

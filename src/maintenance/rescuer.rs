@@ -1,0 +1,163 @@
+//! The rescuer: running jobs whose worker died, or that overran their
+//! deadline, get an error entry for the lost attempt and go back to
+//! `retryable` (or `failed` when no attempts are left, or `cancelled` when
+//! a cancel was requested), and dead node rows are removed.
+//!
+//! Liveness is one heartbeat per node (`weir.nodes.heartbeat_at`), never
+//! one write per job; every age is measured on the database clock. A job
+//! whose node row is missing counts as lost too, so a node removed here
+//! cannot leave jobs behind. The attempt's worker, if it is alive after
+//! all, finds out through its watch (`crate::worker::watch`): its claim
+//! token no longer matches, so it stops the handler and records nothing.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::backoff::Backoff;
+use crate::db;
+use crate::db::jobs::{LeaseGuard, RescueReason};
+use crate::error::Result;
+use crate::job::{JobState, NodeId};
+
+/// Default age of the last heartbeat after which a node is declared dead.
+pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(30);
+/// Default time past its deadline before a running job is rescued. The
+/// worker's own timeout fires at the deadline; this covers workers too
+/// stuck to notice.
+pub const DEFAULT_DEADLINE_GRACE: Duration = Duration::from_secs(10);
+/// Default interval between two runs.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
+/// Default most jobs rescued per statement.
+pub const DEFAULT_BATCH: i64 = 1000;
+
+/// Rescuer settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// A node whose heartbeat is older than this is dead. Default 30 s
+    /// (six missed heartbeats at the default 5 s).
+    pub dead_after: Duration,
+    /// How long past its deadline a running job is left to its worker.
+    /// Default 10 s.
+    pub deadline_grace: Duration,
+    /// Interval between two runs. Default 5 s.
+    pub interval: Duration,
+    /// Most jobs rescued per statement. Default 1000.
+    pub batch: i64,
+    /// Delay before a rescued job is retried. Default: the worker default.
+    pub backoff: Backoff,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dead_after: DEFAULT_DEAD_AFTER,
+            deadline_grace: DEFAULT_DEADLINE_GRACE,
+            interval: DEFAULT_INTERVAL,
+            batch: DEFAULT_BATCH,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Jobs rescued because their node was dead.
+    pub worker_lost: usize,
+    /// Jobs rescued because they overran their deadline.
+    pub timed_out: usize,
+    /// Of those, how many became `retryable`, `failed` and `cancelled`.
+    pub retryable: usize,
+    pub failed: usize,
+    pub cancelled: usize,
+    /// Dead node rows removed.
+    pub nodes_removed: usize,
+}
+
+impl Counts {
+    pub fn rescued(&self) -> usize {
+        self.worker_lost + self.timed_out
+    }
+}
+
+pub struct Rescuer {
+    pool: PgPool,
+    config: Config,
+    lease: Option<NodeId>,
+}
+
+impl Rescuer {
+    /// A rescuer whose writes are unconditional (tests, one-off runs).
+    pub fn new(pool: PgPool, config: Config) -> Self {
+        Rescuer {
+            pool,
+            config,
+            lease: None,
+        }
+    }
+
+    /// Makes every write conditional on `node` still holding the
+    /// maintenance lease, so a deposed leader changes nothing.
+    pub fn with_lease(mut self, node: NodeId) -> Self {
+        self.lease = Some(node);
+        self
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Rescues every orphaned job (in batches), then removes dead nodes.
+    pub async fn run_once(&self) -> Result<Counts> {
+        self.run_once_at(None).await
+    }
+
+    /// [`Rescuer::run_once`] with the database clock pinned to `now`.
+    pub async fn run_once_at(&self, now: Option<DateTime<Utc>>) -> Result<Counts> {
+        let lease = self.lease.map(|node| LeaseGuard {
+            role: super::ROLE,
+            node,
+        });
+        let mut counts = Counts::default();
+        loop {
+            let rescued = db::jobs::rescue_orphaned_running(
+                &self.pool,
+                now,
+                self.config.dead_after,
+                self.config.deadline_grace,
+                &self.config.backoff,
+                self.config.batch,
+                lease,
+            )
+            .await?;
+            for r in &rescued {
+                match r.reason {
+                    RescueReason::WorkerLost => counts.worker_lost += 1,
+                    RescueReason::TimedOut => counts.timed_out += 1,
+                }
+                match r.state {
+                    JobState::Failed => counts.failed += 1,
+                    JobState::Cancelled => counts.cancelled += 1,
+                    _ => counts.retryable += 1,
+                }
+                tracing::warn!(job = %r.id, reason = r.reason.message(), state = %r.state, "rescued job");
+            }
+            if (rescued.len() as i64) < self.config.batch {
+                break;
+            }
+        }
+        if counts.retryable > 0 {
+            // Wake the stager: the retries may be due before its next poll.
+            db::waiters::notify_queues(&self.pool, &[db::waiters::STAGER.to_string()]).await?;
+        }
+        let removed =
+            db::nodes::delete_dead(&self.pool, now, self.config.dead_after, lease).await?;
+        for node in &removed {
+            tracing::warn!(%node, "removed dead node");
+        }
+        counts.nodes_removed = removed.len();
+        Ok(counts)
+    }
+}
