@@ -17,7 +17,8 @@
 //! - [`maintenance`]: services run by one elected node (stager, rescuer,
 //!   pruner), behind a TTL lease.
 //! - [`api`]: the web node: REST API v1 (poem-openapi), problem JSON,
-//!   auth, `?wait` and Server-Sent Events over one LISTEN connection.
+//!   auth, `?wait` and Server-Sent Events over one LISTEN connection,
+//!   and the dashboard at `/ui` (assets in `src/api/ui/`).
 //! - [`db`]: every SQL statement, one module per table.
 //! - [`metrics`]: process counters for `GET /metrics`.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.

@@ -65,6 +65,7 @@ async fn serve_all(
         say(&format!("weir dev: database {}", redact(&db.database_url)));
         say(&format!("weir dev: API        {base}/v1"));
         say(&format!("weir dev: Swagger UI {base}/docs"));
+        say(&format!("weir dev: dashboard  {base}/ui"));
         say("weir dev: enqueue the demo task with");
         say(&format!(
             "  curl -s -X POST {base}/v1/jobs -H 'content-type: application/json' \\\n    -d '{{\"kind\":\"demo.process_item\",\"args\":{{\"name\":\"x\",\"steps\":5,\"step_ms\":500}}}}'"
