@@ -208,6 +208,8 @@ pub struct Success {
 /// (25.9 ms for 100 outcomes with 400 running, growing with both). Here
 /// the running rows are filtered by `id = ANY($1)` and each row finds its
 /// own token and result by `array_position` (3.2 ms, row moves included).
+/// `fail_if_running`, `cancel_if_running`, `hand_back_if_running` and
+/// `set_progress_if_running` have the same shape for the same reason.
 pub async fn complete_if_running(db: impl PgExecutor<'_>, done: &[Success]) -> Result<Vec<JobId>> {
     let ids: Vec<Uuid> = done.iter().map(|s| s.id.0).collect();
     let tokens: Vec<Uuid> = done.iter().map(|s| s.token.0).collect();
@@ -266,19 +268,24 @@ pub async fn fail_if_running(
     let rows = sqlx::query!(
         r#"UPDATE weir.jobs j
            SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
-                            WHEN u.fatal OR j.attempt >= j.max_attempts
+                            WHEN ($4::bool[])[array_position($1::uuid[], j.id)]
+                                 OR j.attempt >= j.max_attempts
                             THEN 'failed'::weir.job_state ELSE 'retryable'::weir.job_state END,
                finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL
-                                    OR u.fatal OR j.attempt >= j.max_attempts THEN now() END,
+                                    OR ($4::bool[])[array_position($1::uuid[], j.id)]
+                                    OR j.attempt >= j.max_attempts THEN now() END,
                run_at = CASE WHEN j.cancel_requested_at IS NOT NULL
-                               OR u.fatal OR j.attempt >= j.max_attempts
-                             THEN j.run_at ELSE now() + make_interval(secs => u.retry_in) END,
+                               OR ($4::bool[])[array_position($1::uuid[], j.id)]
+                               OR j.attempt >= j.max_attempts
+                             THEN j.run_at
+                             ELSE now() + make_interval(
+                                      secs => ($5::float8[])[array_position($1::uuid[], j.id)]) END,
                errors = j.errors || jsonb_build_array(jsonb_build_object(
-                            'attempt', j.attempt, 'at', now(), 'message', u.message)),
+                            'attempt', j.attempt, 'at', now(),
+                            'message', ($3::text[])[array_position($1::uuid[], j.id)])),
                node_id = NULL, deadline = NULL
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::bool[], $5::float8[])
-                AS u(id, token, message, fatal, retry_in)
-           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
+             AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]
            RETURNING j.id, j.state::text AS "state!""#,
         &ids,
         &tokens,
@@ -310,8 +317,8 @@ pub async fn cancel_if_running(
     let rows = sqlx::query_scalar!(
         r#"UPDATE weir.jobs j
            SET state = 'cancelled', finished_at = now(), node_id = NULL, deadline = NULL
-           FROM unnest($1::uuid[], $2::uuid[]) AS u(id, token)
-           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
+             AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]
            RETURNING j.id"#,
         &ids,
         &tokens,
@@ -342,8 +349,8 @@ pub async fn hand_back_if_running(
                                  THEN NULL ELSE j.started_at END,
                node_id = NULL, deadline = NULL,
                progress = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE j.progress END
-           FROM unnest($1::uuid[], $2::uuid[]) AS u(id, token)
-           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token
+           WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
+             AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]
            RETURNING j.queue, j.state = 'available' AS "handed_back!""#,
         &ids,
         &tokens,
@@ -373,9 +380,10 @@ pub async fn set_progress_if_running(
         .collect::<Result<_, _>>()?;
     let done = sqlx::query!(
         r#"UPDATE weir.jobs_live j
-           SET progress = u.progress || jsonb_build_object('updated_at', now())
-           FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) AS u(id, token, progress)
-           WHERE j.state = 'running' AND j.id = u.id AND j.claim_token = u.token"#,
+           SET progress = ($3::jsonb[])[array_position($1::uuid[], j.id)]
+                          || jsonb_build_object('updated_at', now())
+           WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
+             AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]"#,
         &ids,
         &tokens,
         &progress,
