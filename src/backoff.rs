@@ -11,6 +11,11 @@ pub const DEFAULT_BASE: Duration = Duration::from_secs(1);
 /// Default ceiling of any delay.
 pub const DEFAULT_MAX: Duration = Duration::from_secs(3600);
 
+/// Smallest factor the jitter scales a delay by.
+pub const JITTER_MIN: f64 = 0.8;
+/// Width of the jitter factor's range: factors are in [0.8, 1.2).
+pub const JITTER_SPAN: f64 = 0.4;
+
 /// Exponential backoff with jitter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Backoff {
@@ -50,9 +55,26 @@ impl Backoff {
     }
 
     /// The delay to use: the nominal delay scaled by a random factor in
-    /// [0.8, 1.2).
+    /// [`JITTER_MIN`, `JITTER_MIN + JITTER_SPAN`).
     pub fn delay(&self, attempt: i32) -> Duration {
-        self.nominal(attempt).mul_f64(0.8 + 0.4 * fastrand::f64())
+        self.nominal(attempt)
+            .mul_f64(JITTER_MIN + JITTER_SPAN * fastrand::f64())
+    }
+
+    /// The nominal delay in seconds after attempts 1, 2, ... up to the
+    /// point where the cap is reached (the last entry holds for every later
+    /// attempt). Lets SQL apply this policy (the rescuer) without a second
+    /// copy of the formula.
+    pub fn nominal_table_secs(&self) -> Vec<f64> {
+        let mut table = Vec::new();
+        for attempt in 1..=31 {
+            let d = self.nominal(attempt);
+            table.push(d.as_secs_f64());
+            if d >= self.max {
+                break;
+            }
+        }
+        table
     }
 }
 
@@ -72,6 +94,16 @@ mod tests {
         assert_eq!(b.nominal(13), b.max);
         assert_eq!(b.nominal(i32::MAX), b.max);
         assert_eq!(b.nominal(0), b.base);
+    }
+
+    #[test]
+    fn nominal_table_matches_nominal_and_ends_at_the_cap() {
+        let b = Backoff::default();
+        let table = b.nominal_table_secs();
+        for (i, secs) in table.iter().enumerate() {
+            assert_eq!(*secs, b.nominal(i as i32 + 1).as_secs_f64());
+        }
+        assert_eq!(*table.last().unwrap(), b.max.as_secs_f64());
     }
 
     #[test]

@@ -85,7 +85,13 @@ async fn run_once_rescues_jobs_of_dead_and_missing_nodes_only(pool: PgPool) {
     assert_eq!(j.errors.len(), 1);
     assert_eq!(j.errors[0].attempt, 1);
     assert_eq!(j.errors[0].message, "worker lost");
-    assert!(j.run_at > j.errors[0].at);
+    // The backoff policy of weir::backoff: attempt 1 waits base (1 s) ±20 %.
+    let wait = (j.run_at - j.errors[0].at).to_std().unwrap();
+    assert!(
+        wait >= std::time::Duration::from_millis(800)
+            && wait < std::time::Duration::from_millis(1200),
+        "retry in {wait:?}"
+    );
     let j = job(&pool, on_missing).await;
     assert_eq!(j.state, JobState::Failed, "no attempts left");
     assert_eq!(j.errors[0].message, "worker lost");

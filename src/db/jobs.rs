@@ -534,8 +534,9 @@ pub struct LeaseGuard<'a> {
 /// `weir.nodes`, or a heartbeat older than `dead_after`) or whose deadline
 /// passed more than `deadline_grace` ago, all on the database clock (`now`
 /// defaults to it). Each gets an error entry for its attempt ("worker
-/// lost" or "timed out") and becomes `retryable` at now + backoff
-/// (`base * 2^(attempt-1)`, capped at `max`, jittered), `failed` when no
+/// lost" or "timed out") and becomes `retryable` at now + backoff (the
+/// policy of [`crate::backoff::Backoff`], passed in as its table of
+/// nominal delays and jitter range), `failed` when no
 /// attempts are left, or `cancelled` when a cancel was requested. With
 /// `lease`, nothing changes unless that lease is still held. `SKIP LOCKED`
 /// leaves jobs a worker is completing at this moment to the worker.
@@ -576,8 +577,8 @@ pub async fn rescue_orphaned_running(
                run_at = CASE WHEN j.cancel_requested_at IS NOT NULL OR j.attempt >= j.max_attempts
                              THEN j.run_at
                              ELSE coalesce($1, now()) + make_interval(secs =>
-                                  least($4 * power(2, least(j.attempt - 1, 30)), $5)
-                                  * (0.8 + 0.4 * random())) END,
+                                  ($4::float8[])[least(greatest(j.attempt, 1), cardinality($4::float8[]))]
+                                  * ($5 + $9 * random())) END,
                errors = j.errors || jsonb_build_array(jsonb_build_object(
                             'attempt', j.attempt, 'at', coalesce($1, now()),
                             'message', CASE WHEN lost.worker_lost THEN 'worker lost' ELSE 'timed out' END)),
@@ -588,11 +589,12 @@ pub async fn rescue_orphaned_running(
         now,
         dead_after.as_secs_f64(),
         deadline_grace.as_secs_f64(),
-        backoff.base.as_secs_f64(),
-        backoff.max.as_secs_f64(),
+        &backoff.nominal_table_secs(),
+        crate::backoff::JITTER_MIN,
         limit,
         lease.map(|l| l.node.0),
         lease.map(|l| l.role),
+        crate::backoff::JITTER_SPAN,
     )
     .fetch_all(db)
     .await?;
