@@ -415,3 +415,27 @@ async fn pagination_neither_skips_nor_repeats_while_new_jobs_arrive(pool: PgPool
     );
     assert!(filtered.get("next_cursor").is_none());
 }
+
+#[sqlx::test]
+async fn batch_entries_sharing_a_unique_key_answer_the_same_job(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let resp = cli
+        .post("/v1/jobs/batch")
+        .body_json(&json!({"jobs": [
+            {"kind": "a", "unique_key": "k"},
+            {"kind": "b"},
+            {"kind": "a", "unique_key": "k"}
+        ]}))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::CREATED);
+    let jobs = body_json(resp).await["jobs"].as_array().unwrap().clone();
+    assert_eq!(jobs.len(), 3);
+    assert_eq!(id_of(&jobs[0]), id_of(&jobs[2]));
+    assert_eq!(jobs[1]["kind"], "b");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+}

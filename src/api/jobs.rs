@@ -581,12 +581,17 @@ impl JobsApi {
                     })?;
                 ids.push(e.id);
             }
+            // One read for the whole batch; a unique_key may make two
+            // entries the same job, so map back by id in input order.
+            let found: std::collections::HashMap<JobId, Job> = db::jobs::get_many(&mut *tx, &ids)
+                .await?
+                .into_iter()
+                .map(|j| (j.id, j))
+                .collect();
             let mut out = Vec::with_capacity(ids.len());
             for id in &ids {
-                let job = db::jobs::get(&mut *tx, *id)
-                    .await?
-                    .ok_or(Error::NotFound(*id))?;
-                out.push(job.into());
+                let job = found.get(id).ok_or(Error::NotFound(*id))?;
+                out.push(job.clone().into());
             }
             tx.commit().await.map_err(Error::from)?;
             for job in &jobs {

@@ -118,6 +118,25 @@ pub async fn get(db: impl PgExecutor<'_>, id: JobId) -> Result<Option<Job>> {
     row.map(Job::try_from).transpose()
 }
 
+/// Reads several jobs in one statement, in the order of `ids` (ids with
+/// no job are left out).
+pub async fn get_many(db: impl PgExecutor<'_>, ids: &[JobId]) -> Result<Vec<Job>> {
+    let raw: Vec<Uuid> = ids.iter().map(|id| id.0).collect();
+    let rows = sqlx::query_as!(
+        JobRow,
+        r#"SELECT j.id, j.kind, j.queue, j.args, j.priority, j.state::text AS "state!", j.attempt,
+                  j.max_attempts, j.run_at, j.created_at, j.started_at, j.finished_at, j.progress,
+                  j.result, j.errors, j.unique_key, j.timeout_seconds, j.cancel_requested_at
+           FROM weir.jobs j
+           WHERE j.id = ANY($1)
+           ORDER BY array_position($1, j.id)"#,
+        &raw
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter().map(Job::try_from).collect()
+}
+
 /// Claims up to `limit` available jobs of `queue` whose kind is in `kinds`,
 /// for `node`, unless the queue is paused. Each claimed job becomes
 /// `running` with `attempt + 1`, a fresh claim token and a deadline of now
