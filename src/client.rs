@@ -37,6 +37,12 @@ impl Client {
         enqueue_in(&self.pool, job).await
     }
 
+    /// Enqueues `jobs` in one statement: all or none, returned in input
+    /// order. See [`enqueue_many_in`].
+    pub async fn enqueue_many(&self, jobs: &[NewJob]) -> Result<Vec<Job>> {
+        enqueue_many_in(&self.pool, jobs).await
+    }
+
     /// Reads a job.
     pub async fn job(&self, id: JobId) -> Result<Job> {
         db::jobs::get(&self.pool, id)
@@ -72,6 +78,20 @@ impl Client {
 /// # Ok(()) }
 /// ```
 pub async fn enqueue_in(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
+    db::jobs::insert(db, &checked_args(job)?).await
+}
+
+/// Enqueues `jobs` in one statement through any executor and returns them
+/// as stored, in input order: all are enqueued or none. Much cheaper than
+/// one [`enqueue_in`] per job (one round trip, and on a pool one commit).
+/// Jobs with a `unique_key` are refused (enqueue those one at a time).
+pub async fn enqueue_many_in(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec<Job>> {
+    let jobs = jobs.iter().map(checked_args).collect::<Result<Vec<_>>>()?;
+    db::jobs::insert_many(db, &jobs).await
+}
+
+/// `job` with `null` args made `{}`; args that are not an object refused.
+fn checked_args(job: &NewJob) -> Result<NewJob> {
     let args = if job.args.is_null() {
         serde_json::json!({})
     } else {
@@ -80,9 +100,8 @@ pub async fn enqueue_in(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueue
     if !args.is_object() {
         return Err(Error::InvalidJob("args must be a JSON object".into()));
     }
-    let job = NewJob {
+    Ok(NewJob {
         args,
         ..job.clone()
-    };
-    db::jobs::insert(db, &job).await
+    })
 }

@@ -45,7 +45,7 @@ pub mod task;
 pub mod tasks;
 pub mod worker;
 
-pub use client::{Client, enqueue_in};
+pub use client::{Client, enqueue_in, enqueue_many_in};
 pub use error::{Error, Result};
 pub use job::{AttemptError, Enqueued, Job, JobId, JobState, NewJob, NodeId, Progress};
 pub use task::{JobContext, JobError, Task};

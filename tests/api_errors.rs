@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
 use poem::http::StatusCode;
 use serde_json::json;
@@ -208,11 +206,11 @@ async fn an_unreachable_database_answers_503() {
         .acquire_timeout(std::time::Duration::from_secs(2))
         .connect_lazy("postgres://postgres@127.0.0.1:1/weir")
         .unwrap();
-    let state = Arc::new(weir::api::AppState {
-        events: weir::api::events::JobEvents::detached(pool.clone()),
-        pool,
-        config: weir::api::ApiConfig::default(),
-    });
+    let state = weir::api::AppState::new(
+        pool.clone(),
+        weir::api::events::JobEvents::detached(pool),
+        weir::api::ApiConfig::default(),
+    );
     let cli = poem::test::TestClient::new(weir::api::app(state));
     let resp = cli
         .post("/v1/jobs")

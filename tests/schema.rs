@@ -4,6 +4,8 @@
 
 use sqlx::PgPool;
 
+mod common;
+
 #[sqlx::test]
 async fn every_object_in_schema_weir_has_a_comment(pool: PgPool) {
     let missing: Vec<String> = sqlx::query_scalar(

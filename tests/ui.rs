@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -107,16 +106,16 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    let state = Arc::new(weir::api::AppState {
-        pool: pool.clone(),
-        events: weir::api::events::JobEvents::start(pool.clone(), shutdown.clone())
+    let state = weir::api::AppState::new(
+        pool.clone(),
+        weir::api::events::JobEvents::start(pool.clone(), shutdown.clone())
             .await
             .unwrap(),
-        config: weir::api::ApiConfig {
+        weir::api::ApiConfig {
             tokens: vec![TOKEN.into()],
             ..weir::api::ApiConfig::default()
         },
-    });
+    );
     let stop = shutdown.clone();
     let server = tokio::spawn(
         poem::Server::new_with_acceptor(TcpAcceptor::from_std(listener).unwrap())

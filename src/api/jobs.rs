@@ -19,7 +19,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::problem::{ApiError, Problem, problem_response, respond};
-use super::strict::StrictString;
+use super::strict::{QueueName, StrictString};
 use super::{ApiAuth, ApiTags, AppState};
 use crate::db;
 use crate::db::jobs::{CancelOutcome, ListFilter};
@@ -196,8 +196,7 @@ pub struct EnqueueRequest {
     /// Arguments: a JSON object (default `{}`).
     pub args: Option<serde_json::Value>,
     /// Queue (default `default`): letters, digits, `_ . : -`.
-    #[oai(validator(pattern = r"^[A-Za-z0-9_.:-]{1,128}$"))]
-    pub queue: Option<StrictString>,
+    pub queue: Option<QueueName>,
     /// Higher runs first (default 0).
     pub priority: Option<i16>,
     /// Run no sooner than this time. Exclusive with `delay_seconds`.
@@ -489,6 +488,14 @@ impl JobsApi {
             ));
         }
         let pool = &self.state.pool;
+        if idempotency_key.is_none() && job.unique_key.is_none() {
+            // The common case: grouped with concurrent requests into one
+            // INSERT, which returns the row (no second read).
+            let created = self.state.coalescer.enqueue(job).await?;
+            count_enqueued(&created.queue, &created.kind);
+            let loc = location(created.id.0);
+            return Ok(EnqueueResponse::Created(Json(created.into()), loc));
+        }
         let enqueued = match &idempotency_key {
             None => crate::client::enqueue_in(pool, &job).await?,
             Some(key) => loop {
@@ -508,16 +515,65 @@ impl JobsApi {
         };
         let created = self.read(enqueued.id).await?;
         if enqueued.created {
-            crate::metrics::inc(
-                "weir_jobs_enqueued_total",
-                &[("queue", &created.queue), ("kind", &created.kind)],
-            );
+            count_enqueued(&created.queue, &created.kind);
             let loc = location(created.id.0);
             Ok(EnqueueResponse::Created(Json(created.into()), loc))
         } else {
             Ok(EnqueueResponse::Existing(Json(created.into())))
         }
     }
+}
+
+impl JobsApi {
+    /// The whole batch in one statement, when no entry has a `unique_key`.
+    /// `None` when it cannot be done that way, or when the database refused
+    /// an entry: the one-by-one path then says which.
+    async fn insert_batch_at_once(&self, jobs: &[NewJob]) -> Option<Result<Vec<JobDto>, ApiError>> {
+        if jobs.iter().any(|j| j.unique_key.is_some()) {
+            return None;
+        }
+        match crate::client::enqueue_many_in(&self.state.pool, jobs).await {
+            Ok(stored) => Some(Ok(stored.into_iter().map(Into::into).collect())),
+            Err(Error::InvalidJob(_)) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+
+    /// The batch one job at a time in one transaction: unique keys may make
+    /// two entries the same job, and a refused entry is named by index.
+    async fn insert_batch_one_by_one(&self, jobs: &[NewJob]) -> Result<Vec<JobDto>, ApiError> {
+        let mut tx = self.state.pool.begin().await.map_err(Error::from)?;
+        let mut ids = Vec::with_capacity(jobs.len());
+        for (i, job) in jobs.iter().enumerate() {
+            let e = crate::client::enqueue_in(&mut *tx, job)
+                .await
+                .map_err(|e| {
+                    let e = ApiError::from(e);
+                    ApiError::new(e.status, format!("jobs[{i}]: {}", e.detail))
+                })?;
+            ids.push(e.id);
+        }
+        // One read for the whole batch, mapped back by id in input order.
+        let found: std::collections::HashMap<JobId, Job> = db::jobs::get_many(&mut *tx, &ids)
+            .await?
+            .into_iter()
+            .map(|j| (j.id, j))
+            .collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let job = found.get(id).ok_or(Error::NotFound(*id))?;
+            out.push(job.clone().into());
+        }
+        tx.commit().await.map_err(Error::from)?;
+        Ok(out)
+    }
+}
+
+fn count_enqueued(queue: &str, kind: &str) {
+    crate::metrics::inc(
+        "weir_jobs_enqueued_total",
+        &[("queue", queue), ("kind", kind)],
+    );
 }
 
 /// Parses a path id into a [`JobId`] with a clear 400.
@@ -570,38 +626,12 @@ impl JobsApi {
                         .map_err(|e| ApiError::new(e.status, format!("jobs[{i}]: {}", e.detail)))?,
                 );
             }
-            let mut tx = self.state.pool.begin().await.map_err(Error::from)?;
-            let mut ids = Vec::with_capacity(jobs.len());
-            for (i, job) in jobs.iter().enumerate() {
-                let e = crate::client::enqueue_in(&mut *tx, job)
-                    .await
-                    .map_err(|e| {
-                        let e = ApiError::from(e);
-                        ApiError::new(e.status, format!("jobs[{i}]: {}", e.detail))
-                    })?;
-                ids.push(e.id);
-            }
-            // One read for the whole batch; a unique_key may make two
-            // entries the same job, so map back by id in input order.
-            let found: std::collections::HashMap<JobId, Job> = db::jobs::get_many(&mut *tx, &ids)
-                .await?
-                .into_iter()
-                .map(|j| (j.id, j))
-                .collect();
-            let mut out = Vec::with_capacity(ids.len());
-            for id in &ids {
-                let job = found.get(id).ok_or(Error::NotFound(*id))?;
-                out.push(job.clone().into());
-            }
-            tx.commit().await.map_err(Error::from)?;
+            let out = match self.insert_batch_at_once(&jobs).await {
+                Some(stored) => stored?,
+                None => self.insert_batch_one_by_one(&jobs).await?,
+            };
             for job in &jobs {
-                crate::metrics::inc(
-                    "weir_jobs_enqueued_total",
-                    &[
-                        ("queue", job.queue.as_deref().unwrap_or("default")),
-                        ("kind", &job.kind),
-                    ],
-                );
+                count_enqueued(job.queue.as_deref().unwrap_or("default"), &job.kind);
             }
             Ok(out)
         }

@@ -5,10 +5,12 @@
 //! - [`queues`]: queue stats, pause, resume; worker nodes;
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
 //! - [`events`]: the one LISTEN connection serving waits and streams;
+//! - [`coalesce`]: concurrent single enqueues grouped into one INSERT;
 //! - [`problem`]: every error as `application/problem+json`;
 //! - [`ui`]: the dashboard at `/ui`, served from assets in the binary;
 //! - this file: assembly, auth, body limit, request metrics, serving.
 
+pub mod coalesce;
 pub mod events;
 pub mod health;
 pub mod jobs;
@@ -22,7 +24,6 @@ use std::time::Duration;
 
 use poem::http::{Method, StatusCode};
 use poem::listener::TcpListener;
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::auth::Bearer;
 use poem_openapi::{OpenApiService, SecurityScheme, Tags};
@@ -67,6 +68,21 @@ pub struct AppState {
     pub pool: PgPool,
     pub events: Arc<events::JobEvents>,
     pub config: ApiConfig,
+    /// Groups concurrent `POST /v1/jobs` into one INSERT.
+    pub coalescer: coalesce::Coalescer,
+}
+
+impl AppState {
+    /// The state of a web node on `pool` (starts its enqueue coalescer on
+    /// the current runtime).
+    pub fn new(pool: PgPool, events: Arc<events::JobEvents>, config: ApiConfig) -> Arc<Self> {
+        Arc::new(AppState {
+            coalescer: coalesce::Coalescer::start(pool.clone()),
+            pool,
+            events,
+            config,
+        })
+    }
 }
 
 #[derive(Tags)]
@@ -144,11 +160,11 @@ pub fn spec_json() -> String {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .connect_lazy("postgres://localhost/spec-only")
         .expect("a lazy pool needs no connection");
-    let state = Arc::new(AppState {
-        events: events::JobEvents::detached(pool.clone()),
-        pool,
-        config: ApiConfig::default(),
-    });
+    let state = AppState::new(
+        pool.clone(),
+        events::JobEvents::detached(pool),
+        ApiConfig::default(),
+    );
     let mut spec = service(state).spec();
     spec.push('\n');
     spec
@@ -170,11 +186,11 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
             let config = config.clone();
             async move { guard(ep, req, &config).await }
         })
-        .with(Tracing)
         .catch_all_error(problem::catch_all)
 }
 
-/// Auth, body limit and request metrics around every request.
+/// Auth, body limit, request metrics and the request log line around
+/// every request.
 async fn guard<E: Endpoint>(
     ep: std::sync::Arc<E>,
     mut req: Request,
@@ -216,10 +232,20 @@ async fn guard<E: Endpoint>(
         }
     }
     let method = req.method().clone();
+    let started = std::time::Instant::now();
     let resp = match ep.call(req).await {
         Ok(r) => r.into_response(),
         Err(e) => problem::catch_all(e).await,
     };
+    // One line per request at debug (`RUST_LOG=weir=debug`): at thousands of
+    // enqueues a second, an info line each would cost more than the work.
+    tracing::debug!(
+        %method,
+        path,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "request"
+    );
     record(&method, &path, resp.status());
     Ok(resp)
 }
@@ -290,11 +316,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<()> {
     let events = events::JobEvents::start(pool.clone(), shutdown.clone()).await?;
-    let state = Arc::new(AppState {
-        pool,
-        events,
-        config,
-    });
+    let state = AppState::new(pool, events, config);
     let server = poem::Server::new(TcpListener::bind(bind.to_string()));
     let shutdown_signal = shutdown.clone();
     server

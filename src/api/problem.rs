@@ -54,7 +54,7 @@ impl Problem {
 }
 
 /// An error an operation answers with.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
@@ -78,7 +78,7 @@ impl ApiError {
 }
 
 /// True for database errors that mean "cannot reach the database now".
-fn is_unavailable(err: &sqlx::Error) -> bool {
+pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed

@@ -51,3 +51,57 @@ impl ToJSON for StrictString {
         Some(Value::String(self.0.clone()))
     }
 }
+
+/// The pattern of a queue name, as the spec states it (checked by
+/// [`crate::job::is_valid_queue_name`], without a regex per request).
+pub const QUEUE_NAME_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";
+
+/// A queue name: a JSON string of 1 to 128 letters, digits, `_ . : -`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueName(pub String);
+
+impl Type for QueueName {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = String;
+    type RawElementValueType = String;
+
+    fn name() -> Cow<'static, str> {
+        "string".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            pattern: Some(QUEUE_NAME_PATTERN.into()),
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(&self.0)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(std::iter::once(&self.0))
+    }
+}
+
+impl ParseFromJSON for QueueName {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(s)) if crate::job::is_valid_queue_name(&s) => Ok(QueueName(s)),
+            Some(Value::String(_)) => Err(ParseError::custom(format!(
+                "a queue name must match {QUEUE_NAME_PATTERN}"
+            ))),
+            Some(other) => Err(ParseError::expected_type(other)),
+            None => Err(ParseError::expected_input()),
+        }
+    }
+}
+
+impl ToJSON for QueueName {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.clone()))
+    }
+}

@@ -16,6 +16,28 @@ use weir::maintenance::MaintenanceConfig;
 use weir::worker::Registry;
 use weir::{Job, JobContext, JobError, JobId, JobState, QueueConfig, Task, Worker, WorkerConfig};
 
+/// `#[sqlx::test]` makes each test's database through a connection to the
+/// database named in `DATABASE_URL` (`weir` by default), which a fresh
+/// server does not have yet: create it before any test of this binary runs.
+/// When the server is down, say so once; the tests then fail with sqlx's
+/// own connection error.
+#[ctor::ctor(unsafe)]
+fn create_the_sqlx_test_database() {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| weir::config::DEFAULT_DATABASE_URL.to_string());
+    let created = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+        .and_then(|rt| {
+            rt.block_on(weir::db::create_database_if_missing(&url))
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = created {
+        eprintln!("tests: cannot create the database of DATABASE_URL ({url}): {e}");
+    }
+}
+
 /// Short intervals for tests: 100 ms poll, 1 s heartbeat, 100 ms backoff.
 pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
     let mut maintenance = MaintenanceConfig::default();
@@ -325,11 +347,7 @@ pub async fn api_client(pool: &PgPool, tokens: &[&str]) -> ApiClient {
     let events = weir::api::events::JobEvents::start(pool.clone(), stop.clone())
         .await
         .unwrap();
-    let state = Arc::new(weir::api::AppState {
-        pool: pool.clone(),
-        events,
-        config,
-    });
+    let state = weir::api::AppState::new(pool.clone(), events, config);
     use poem::EndpointExt;
     ApiClient {
         cli: poem::test::TestClient::new(weir::api::app(state).map_to_response().boxed()),

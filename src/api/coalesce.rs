@@ -1,0 +1,132 @@
+//! Groups concurrent single enqueues into one multi-row `INSERT`.
+//!
+//! Every `POST /v1/jobs` without a `unique_key` or an `Idempotency-Key`
+//! goes through here. A request hands its job to [`Coalescer::enqueue`]
+//! and waits for its own answer. One task gathers the jobs: it takes the
+//! first one waiting, waits for one of [`FLUSHERS`] free statement slots,
+//! then takes every other job that arrived meanwhile (at most
+//! [`MAX_BATCH`]) and inserts them all in one statement, so in one commit.
+//!
+//! Nothing waits on a timer: a request alone is inserted at once. Under
+//! load, the requests that arrive while the slots are busy form the next
+//! batch, and a commit (the scarce resource, a WAL flush) serves many
+//! requests instead of one.
+//!
+//! One bad job never fails the others: when a batch's statement is refused
+//! by the database, each job of the batch is inserted on its own and gets
+//! its own answer. When the database cannot be reached, every job of the
+//! batch gets that error (nothing was inserted).
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use super::problem::{ApiError, is_unavailable};
+use crate::db;
+use crate::error::Error;
+use crate::job::{Job, NewJob};
+
+/// Statements in flight at once.
+pub const FLUSHERS: usize = 4;
+/// Most jobs in one statement.
+pub const MAX_BATCH: usize = 500;
+/// Jobs waiting for a batch before `enqueue` itself waits (backpressure).
+const QUEUE_CAPACITY: usize = 8192;
+
+struct Pending {
+    job: NewJob,
+    reply: oneshot::Sender<Result<Job, ApiError>>,
+}
+
+/// The handle requests enqueue through. Gathering stops when it is dropped.
+pub struct Coalescer {
+    tx: mpsc::Sender<Pending>,
+}
+
+impl Coalescer {
+    /// Starts the gathering task on the current runtime.
+    pub fn start(pool: PgPool) -> Coalescer {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(gather(pool, rx));
+        Coalescer { tx }
+    }
+
+    /// Enqueues `job` (which has no `unique_key`) and returns it as stored.
+    pub async fn enqueue(&self, job: NewJob) -> Result<Job, ApiError> {
+        debug_assert!(job.unique_key.is_none());
+        let (reply, answer) = oneshot::channel();
+        let stopped = || ApiError::from(Error::Config("the web node is stopping".into()));
+        self.tx
+            .send(Pending { job, reply })
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+async fn gather(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
+    let slots = Arc::new(Semaphore::new(FLUSHERS));
+    while let Some(first) = rx.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        // Whatever arrived while waiting for a slot joins this batch.
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            flush(&pool, batch).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn flush(pool: &PgPool, batch: Vec<Pending>) {
+    let (jobs, replies): (Vec<NewJob>, Vec<_>) =
+        batch.into_iter().map(|p| (p.job, p.reply)).unzip();
+    match db::jobs::insert_many(pool, &jobs).await {
+        Ok(stored) if stored.len() == replies.len() => {
+            for (reply, job) in replies.into_iter().zip(stored) {
+                let _ = reply.send(Ok(job));
+            }
+        }
+        Ok(_) => {
+            let e = missing();
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+        Err(e) if jobs.len() > 1 && !unreachable(&e) => {
+            tracing::debug!(jobs = jobs.len(), error = %e, "a grouped INSERT was refused; inserting its jobs one by one");
+            // One of them was refused; nothing was inserted. Each on its own,
+            // so each request gets its own answer.
+            for (reply, job) in replies.into_iter().zip(jobs) {
+                let one = db::jobs::insert_many(pool, std::slice::from_ref(&job))
+                    .await
+                    .map_err(ApiError::from)
+                    .and_then(|mut v| v.pop().ok_or_else(missing));
+                let _ = reply.send(one);
+            }
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+    }
+}
+
+fn unreachable(e: &Error) -> bool {
+    matches!(e, Error::Database(e) if is_unavailable(e))
+}
+
+fn missing() -> ApiError {
+    ApiError::from(Error::Config("an inserted job was not returned".into()))
+}
