@@ -175,3 +175,93 @@ async fn queues_and_workers_are_listed_with_unserved_kinds(pool: PgPool) {
     worker.stop().await;
     let _ = JobId(uuid::Uuid::nil());
 }
+
+/// Armed waiters for `queues` on fake nodes.
+async fn arm(pool: &PgPool, queues: &[&str]) {
+    for q in queues {
+        sqlx::query(
+            "INSERT INTO weir.waiters (node_id, queue, armed) VALUES (gen_random_uuid(), $1, true)",
+        )
+        .bind(q)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+}
+
+async fn armed(pool: &PgPool, queue: &str) -> bool {
+    sqlx::query_scalar("SELECT bool_or(armed) FROM weir.waiters WHERE queue = $1")
+        .bind(queue)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The next notification on weir_jobs_available within 5 s, if any.
+async fn next_wake(listener: &mut sqlx::postgres::PgListener) -> Option<String> {
+    tokio::time::timeout(Duration::from_secs(5), listener.recv())
+        .await
+        .ok()
+        .map(|n| n.unwrap().payload().to_string())
+}
+
+#[sqlx::test]
+async fn an_insert_wakes_its_queue_while_another_transaction_disarms_one(pool: PgPool) {
+    arm(&pool, &["a", "b"]).await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+
+    // An open transaction has inserted into `a`: it holds a's wake-up.
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'a')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+
+    // Others are neither blocked by it nor kept from waking `b`.
+    let other = tokio::time::timeout(Duration::from_secs(5), async {
+        sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'a'), ('x', 'b')")
+            .execute(&pool)
+            .await
+            .unwrap();
+    })
+    .await;
+    assert!(
+        other.is_ok(),
+        "an insert waited for another transaction's wake-up"
+    );
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("b"));
+    assert!(!armed(&pool, "b").await);
+
+    // `a` is woken once, when the transaction holding it commits.
+    assert!(armed(&pool, "a").await);
+    tx.commit().await.unwrap();
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
+    assert!(!armed(&pool, "a").await);
+}
+
+#[sqlx::test]
+async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgPool) {
+    arm(&pool, &["a"]).await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT weir.enqueue('x', queue => 'a')")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(armed(&pool, "a").await);
+
+    sqlx::query("SELECT weir.enqueue('x', queue => 'a')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
+    assert!(!armed(&pool, "a").await);
+}

@@ -3,7 +3,8 @@
 //! Single rows: 1 and `producers` concurrent producers, each committing
 //! one row per transaction for `enqueue_duration`, as a plain `INSERT`
 //! and as `weir.enqueue(...)`, against the same `INSERT` with weir's
-//! wake-up trigger disabled (the baseline). A worker node listens on the
+//! wake-up trigger disabled (the baseline); `enqueue_rounds` interleaved
+//! rounds, the median of each. A worker node listens on the
 //! queue the whole time; the queue is paused, so the worker stays idle
 //! and re-arms its waiter after every wake-up: the case where the trigger
 //! actually sends NOTIFYs, not only checks for waiters.
@@ -58,12 +59,14 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     }
 
     let mut rates = Vec::new();
-    for producers in [1, o.producers] {
-        for kind in [Single::Baseline, Single::Insert, Single::Enqueue] {
-            db::bench::truncate_jobs(&mut conn).await?;
-            db::bench::set_wake_trigger(&mut conn, kind != Single::Baseline).await?;
-            let rate = single(scratch, kind, producers, o.enqueue_duration).await?;
-            rates.push(((kind, producers), rate));
+    for _ in 0..o.enqueue_rounds.max(1) {
+        for producers in [1, o.producers] {
+            for kind in [Single::Baseline, Single::Insert, Single::Enqueue] {
+                db::bench::truncate_jobs(&mut conn).await?;
+                db::bench::set_wake_trigger(&mut conn, kind != Single::Baseline).await?;
+                let rate = single(scratch, kind, producers, o.enqueue_duration).await?;
+                rates.push(((kind, producers), rate));
+            }
         }
     }
     db::bench::set_wake_trigger(&mut conn, true).await?;
@@ -80,11 +83,15 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     let _ = handle.await;
     pool.close().await;
 
+    // The median of the rounds.
     let rate = |kind, producers| {
-        rates
+        let mut of: Vec<f64> = rates
             .iter()
-            .find(|((k, p), _)| *k == kind && *p == producers)
-            .map_or(0.0, |(_, r)| *r)
+            .filter(|((k, p), _)| *k == kind && *p == producers)
+            .map(|(_, r)| *r)
+            .collect();
+        of.sort_by(f64::total_cmp);
+        of.get(of.len() / 2).copied().unwrap_or(0.0)
     };
     let p = o.producers;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };

@@ -144,8 +144,13 @@ pub struct Options {
     /// Fallback poll of the latency worker (what poll-only mode waits
     /// for). Default: the worker default, 2 s.
     pub poll_interval: Duration,
-    /// Length of each single-row enqueue measurement. Default 3 s.
+    /// Length of each single-row enqueue measurement. Default 2 s.
     pub enqueue_duration: Duration,
+    /// Rounds of the single-row enqueue measurements; each round measures
+    /// every variant once, in turn, and each figure is the median over the
+    /// rounds, so a slow moment of the machine does not land on one
+    /// variant only. Default 3.
+    pub enqueue_rounds: usize,
     /// Concurrent producers of the many-producer enqueue figure. Default 32.
     pub producers: usize,
     /// Jobs of each bulk load. Default 100,000.
@@ -175,7 +180,8 @@ impl Options {
             latency_jobs: 1_000,
             latency_interval: Duration::from_millis(20),
             poll_interval: crate::worker::DEFAULT_POLL_INTERVAL,
-            enqueue_duration: Duration::from_secs(3),
+            enqueue_duration: Duration::from_secs(2),
+            enqueue_rounds: 3,
             producers: 32,
             bulk_jobs: 100_000,
             bulk_batch: 5_000,
@@ -193,6 +199,7 @@ impl Options {
             latency_interval: Duration::from_millis(5),
             poll_interval: Duration::from_millis(200),
             enqueue_duration: Duration::from_millis(300),
+            enqueue_rounds: 1,
             producers: 4,
             bulk_jobs: 2_000,
             bulk_batch: 500,
