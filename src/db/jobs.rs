@@ -288,27 +288,35 @@ pub struct Success {
 /// `fail_if_running`, `cancel_if_running`, `hand_back_if_running` and
 /// `set_progress_if_running` have the same shape for the same reason.
 pub async fn complete_if_running(db: impl PgExecutor<'_>, done: &[Success]) -> Result<Vec<JobId>> {
+    // Each job's token, result and progress, keyed by id in one jsonb
+    // object: a row finds its own with one keyed lookup. (Parallel arrays
+    // read with `array_position` scanned the array once per row and per
+    // column, quadratic in the batch: ~9% of the server's CPU in a
+    // burn-down with 1,000-job batches.)
     let ids: Vec<Uuid> = done.iter().map(|s| s.id.0).collect();
-    let tokens: Vec<Uuid> = done.iter().map(|s| s.token.0).collect();
-    let results: Vec<serde_json::Value> = done.iter().map(|s| s.result.clone()).collect();
-    let progress: Vec<Option<serde_json::Value>> = done
-        .iter()
-        .map(|s| s.progress.as_ref().map(serde_json::to_value).transpose())
-        .collect::<Result<_, _>>()?;
+    let mut by_id = serde_json::Map::with_capacity(done.len());
+    for s in done {
+        let mut entry = serde_json::Map::with_capacity(3);
+        entry.insert("t".into(), serde_json::Value::String(s.token.0.to_string()));
+        entry.insert("r".into(), s.result.clone());
+        if let Some(p) = &s.progress {
+            entry.insert("p".into(), serde_json::to_value(p)?);
+        }
+        by_id.insert(s.id.0.to_string(), serde_json::Value::Object(entry));
+    }
+    let by_id = serde_json::Value::Object(by_id);
     let rows = sqlx::query_scalar!(
         r#"UPDATE weir.jobs j
            SET state = 'succeeded', finished_at = now(),
-               result = ($3::jsonb[])[array_position($1::uuid[], j.id)],
-               progress = coalesce(($4::jsonb[])[array_position($1::uuid[], j.id)]
+               result = $2::jsonb -> j.id::text -> 'r',
+               progress = coalesce(($2::jsonb -> j.id::text -> 'p')
                                    || jsonb_build_object('updated_at', now()), j.progress),
                node_id = NULL, deadline = NULL
            WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
-             AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]
+             AND j.claim_token = ($2::jsonb -> j.id::text ->> 't')::uuid
            RETURNING j.id"#,
         &ids,
-        &tokens,
-        &results,
-        &progress as &[Option<serde_json::Value>],
+        by_id,
     )
     .fetch_all(db)
     .await?;
