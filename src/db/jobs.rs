@@ -80,9 +80,30 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-/// Enqueues `job` through `weir.insert_job` (the one implementation of
-/// enqueue); with a `unique_key` held by a live job, returns that job.
+/// Enqueues `job` through `weir.enqueue` (without a `unique_key`) or
+/// `weir.insert_job`; with a `unique_key` held by a live job, returns that
+/// job.
 pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
+    if job.unique_key.is_none() {
+        // Always created; `weir.enqueue` is the cheaper call (a scalar
+        // function, not a function scan of a record).
+        let id = sqlx::query_scalar!(
+            r#"SELECT weir.enqueue($1, $2, $3, $4, $5, $6, NULL, $7) AS "id!""#,
+            job.kind,
+            job.args,
+            job.queue,
+            job.priority,
+            job.run_at,
+            job.max_attempts,
+            job.timeout_seconds,
+        )
+        .fetch_one(db)
+        .await?;
+        return Ok(Enqueued {
+            id: JobId(id),
+            created: true,
+        });
+    }
     let row = sqlx::query!(
         r#"SELECT job_id AS "job_id!", created AS "created!"
            FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8)"#,
