@@ -415,3 +415,47 @@ async fn handler_progress_is_stored_on_the_job(pool: PgPool) {
     assert_eq!(done.result, Some(json!({"result": "Processed item x"})));
     assert_eq!(done.progress.unwrap().done, Some(10));
 }
+
+#[sqlx::test]
+async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPool) {
+    // Each notification finds nothing (the queue is paused), so the worker
+    // lingers longer before re-arming: producers send a few NOTIFYs a
+    // second, not one per 5 ms linger (~200 a second).
+    let recorder = Recorder::default();
+    let mut config = fast_config(&[("default", 2)]);
+    config.poll_interval = Duration::from_secs(60);
+    let worker = RunningWorker::start(&pool, config, registry(&recorder));
+    wait_until_idle(&pool, worker.node, "default").await;
+    sqlx::query("SELECT weir.pause_queue('default')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    let mut inserted = 0;
+    // Bounded by `until`.
+    while std::time::Instant::now() < until {
+        sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('test.record')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        inserted += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut notifications = 0;
+    // Everything sent during the loop is buffered; stop at the first gap.
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await {
+        notifications += 1;
+    }
+    worker.stop().await;
+    assert!(inserted > 100, "only {inserted} inserts in 2 s");
+    assert!(notifications >= 1, "the paused worker was never woken");
+    assert!(
+        notifications < 100,
+        "{notifications} NOTIFYs for {inserted} inserts in 2 s"
+    );
+}

@@ -4,7 +4,8 @@
 //! short the queue is drained: the loop arms its waiter row (so the next
 //! enqueue on this queue notifies), looks once more (an enqueue that
 //! committed just before arming was not announced), then sleeps until a
-//! notification, the fallback poll or shutdown.
+//! notification, the fallback poll or shutdown. A queue whose wake-ups
+//! keep finding nothing lingers longer before re-arming ([`rearm_delay`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,6 +26,20 @@ use crate::db;
 /// only delays jobs that arrive within this window after a drain.
 pub const REARM_DELAY: Duration = Duration::from_millis(5);
 
+/// The longest linger. A queue whose notifications keep finding nothing
+/// (paused, or other nodes take the jobs first) doubles its linger after
+/// each such wake-up, up to this: it re-arms ~20 times a second instead of
+/// ~200, and producers send that many fewer NOTIFYs. A wake-up that finds
+/// work, or a fallback poll, starts over at [`REARM_DELAY`].
+pub const MAX_REARM_DELAY: Duration = Duration::from_millis(50);
+
+/// The linger after `empty_wakes` notifications in a row found nothing.
+pub fn rearm_delay(empty_wakes: u32) -> Duration {
+    REARM_DELAY
+        .saturating_mul(1 << empty_wakes.min(8))
+        .min(MAX_REARM_DELAY)
+}
+
 pub(crate) struct Runner {
     pub env: Arc<NodeEnv>,
     /// Async-commit pool: claims and waiter rows.
@@ -41,6 +56,11 @@ impl Runner {
         let mut armed = false;
         let mut lingered = false;
         let mut maybe_more = true;
+        // Notifications in a row that found no work, and whether this
+        // wake-up (by notification) found some yet.
+        let mut empty_wakes = 0u32;
+        let mut notified = false;
+        let mut found = false;
         let name = &self.queue.name;
         loop {
             while executions.try_join_next().is_some() {}
@@ -48,9 +68,13 @@ impl Runner {
                 if !armed && !lingered {
                     lingered = true;
                     maybe_more = true;
+                    if notified && !found {
+                        empty_wakes = empty_wakes.saturating_add(1);
+                    }
+                    notified = false;
                     tokio::select! {
                         _ = self.stop.cancelled() => break,
-                        _ = tokio::time::sleep(REARM_DELAY) => {}
+                        _ = tokio::time::sleep(rearm_delay(empty_wakes)) => {}
                     }
                     continue;
                 }
@@ -68,13 +92,14 @@ impl Runner {
                 }
                 tokio::select! {
                     _ = self.stop.cancelled() => break,
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(self.env.config.poll_interval) => {}
+                    _ = self.wake.notified() => notified = true,
+                    _ = tokio::time::sleep(self.env.config.poll_interval) => empty_wakes = 0,
                 }
                 // Whatever woke us, the waiter row may be disarmed now.
                 armed = false;
                 lingered = false;
                 maybe_more = true;
+                found = false;
             }
 
             let first = tokio::select! {
@@ -101,6 +126,8 @@ impl Runner {
                     if !jobs.is_empty() {
                         // Ran out after finding work: linger before arming.
                         lingered = false;
+                        found = true;
+                        empty_wakes = 0;
                     }
                     for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
                         executions.spawn(execute::run(self.env.clone(), job, permit));
@@ -128,5 +155,19 @@ impl Runner {
         if let Err(e) = db::waiters::remove(&self.fast, self.env.node, name).await {
             tracing::debug!(error = %e, "could not remove the waiter row");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_linger_doubles_per_empty_wake_up_up_to_the_cap() {
+        assert_eq!(rearm_delay(0), REARM_DELAY);
+        assert_eq!(rearm_delay(1), Duration::from_millis(10));
+        assert_eq!(rearm_delay(3), Duration::from_millis(40));
+        assert_eq!(rearm_delay(4), MAX_REARM_DELAY);
+        assert_eq!(rearm_delay(u32::MAX), MAX_REARM_DELAY);
     }
 }
