@@ -1,6 +1,6 @@
-//! A JSON string field that refuses numbers and booleans: poem-openapi's
+//! JSON string fields that refuse numbers and booleans: poem-openapi's
 //! `String` quietly accepts `5` as `"5"`, which would turn a client's wrong
-//! type into a job instead of a 400.
+//! type into a job instead of a 400. [`QueueName`] also checks the name.
 
 use std::borrow::Cow;
 
@@ -12,29 +12,42 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrictString(pub String);
 
-impl Type for StrictString {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = String;
-    type RawElementValueType = String;
+/// `Type` of a newtype over `String` whose schema is `$schema`.
+macro_rules! string_type {
+    ($ty:ty, $schema:expr) => {
+        impl Type for $ty {
+            const IS_REQUIRED: bool = true;
+            type RawValueType = String;
+            type RawElementValueType = String;
 
-    fn name() -> Cow<'static, str> {
-        "string".into()
-    }
+            fn name() -> Cow<'static, str> {
+                "string".into()
+            }
 
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema::new("string")))
-    }
+            fn schema_ref() -> MetaSchemaRef {
+                MetaSchemaRef::Inline(Box::new($schema))
+            }
 
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(&self.0)
-    }
+            fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+                Some(&self.0)
+            }
 
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(std::iter::once(&self.0))
-    }
+            fn raw_element_iter<'a>(
+                &'a self,
+            ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+                Box::new(std::iter::once(&self.0))
+            }
+        }
+
+        impl ToJSON for $ty {
+            fn to_json(&self) -> Option<Value> {
+                Some(Value::String(self.0.clone()))
+            }
+        }
+    };
 }
+
+string_type!(StrictString, MetaSchema::new("string"));
 
 impl ParseFromJSON for StrictString {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -46,12 +59,6 @@ impl ParseFromJSON for StrictString {
     }
 }
 
-impl ToJSON for StrictString {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
-    }
-}
-
 /// The pattern of a queue name, as the spec states it (checked by
 /// [`crate::job::is_valid_queue_name`], without a regex per request).
 pub const QUEUE_NAME_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";
@@ -60,32 +67,13 @@ pub const QUEUE_NAME_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueName(pub String);
 
-impl Type for QueueName {
-    const IS_REQUIRED: bool = true;
-    type RawValueType = String;
-    type RawElementValueType = String;
-
-    fn name() -> Cow<'static, str> {
-        "string".into()
+string_type!(
+    QueueName,
+    MetaSchema {
+        pattern: Some(QUEUE_NAME_PATTERN.into()),
+        ..MetaSchema::new("string")
     }
-
-    fn schema_ref() -> MetaSchemaRef {
-        MetaSchemaRef::Inline(Box::new(MetaSchema {
-            pattern: Some(QUEUE_NAME_PATTERN.into()),
-            ..MetaSchema::new("string")
-        }))
-    }
-
-    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(
-        &'a self,
-    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
-        Box::new(std::iter::once(&self.0))
-    }
-}
+);
 
 impl ParseFromJSON for QueueName {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
@@ -97,11 +85,5 @@ impl ParseFromJSON for QueueName {
             Some(other) => Err(ParseError::expected_type(other)),
             None => Err(ParseError::expected_input()),
         }
-    }
-}
-
-impl ToJSON for QueueName {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
     }
 }
