@@ -537,3 +537,33 @@ async fn a_batch_entry_the_database_refuses_is_named_and_nothing_is_enqueued(poo
         .unwrap();
     assert_eq!(count, 0);
 }
+
+#[sqlx::test]
+async fn concurrent_large_enqueues_are_split_across_statements_and_all_kept(pool: PgPool) {
+    // 20 x 600 KB of args is over one statement's share (8 MiB): the
+    // grouping splits them, and every request still gets its own job.
+    let cli = api_client(&pool, &[]).await;
+    let blob = "x".repeat(600_000);
+    let sends = (0..20).map(|i| {
+        let (cli, blob) = (&cli, blob.clone());
+        async move {
+            let resp = cli
+                .post("/v1/jobs")
+                .body_json(&json!({"kind": "big", "args": {"i": i, "blob": blob}}))
+                .send()
+                .await;
+            resp.assert_status(StatusCode::CREATED);
+            (i, body_json(resp).await)
+        }
+    });
+    for (i, job) in futures_util::future::join_all(sends).await {
+        assert_eq!(job["args"]["i"], i);
+        assert_eq!(job["args"]["blob"].as_str().unwrap().len(), 600_000);
+    }
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM weir.jobs WHERE length(args->>'blob') = 600000")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, 20);
+}

@@ -31,11 +31,17 @@ use crate::job::{Job, NewJob};
 pub const FLUSHERS: usize = 4;
 /// Most jobs in one statement.
 pub const MAX_BATCH: usize = 500;
+/// Most bytes of args in one statement (a job's args may be up to the
+/// body limit, 1 MiB by default: 500 of those would be one 500 MiB
+/// statement). A single larger job still goes alone.
+pub const MAX_BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// Jobs waiting for a batch before `enqueue` itself waits (backpressure).
 const QUEUE_CAPACITY: usize = 8192;
 
 struct Pending {
     job: NewJob,
+    /// Size of the job's args as JSON text.
+    bytes: usize,
     reply: oneshot::Sender<Result<Job, ApiError>>,
 }
 
@@ -57,8 +63,9 @@ impl Coalescer {
         debug_assert!(job.unique_key.is_none());
         let (reply, answer) = oneshot::channel();
         let stopped = || ApiError::from(Error::Config("the web node is stopping".into()));
+        let bytes = serde_json::to_vec(&job.args).map_or(0, |v| v.len());
         self.tx
-            .send(Pending { job, reply })
+            .send(Pending { job, bytes, reply })
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
@@ -67,15 +74,34 @@ impl Coalescer {
 
 async fn gather(pool: PgPool, mut rx: mpsc::Receiver<Pending>) {
     let slots = Arc::new(Semaphore::new(FLUSHERS));
-    while let Some(first) = rx.recv().await {
+    // A job taken from the channel that did not fit the previous batch.
+    let mut next: Option<Pending> = None;
+    loop {
+        let first = match next.take() {
+            Some(p) => p,
+            None => match rx.recv().await {
+                Some(p) => p,
+                None => return,
+            },
+        };
         let Ok(slot) = slots.clone().acquire_owned().await else {
             return;
         };
-        // Whatever arrived while waiting for a slot joins this batch.
+        // Whatever arrived while waiting for a slot joins this batch, up to
+        // MAX_BATCH jobs or MAX_BATCH_BYTES of args; the job that would
+        // overflow it starts the next one.
+        let mut bytes = first.bytes;
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
             match rx.try_recv() {
-                Ok(p) => batch.push(p),
+                Ok(p) if bytes + p.bytes > MAX_BATCH_BYTES => {
+                    next = Some(p);
+                    break;
+                }
+                Ok(p) => {
+                    bytes += p.bytes;
+                    batch.push(p);
+                }
                 Err(_) => break,
             }
         }
