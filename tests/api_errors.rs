@@ -109,6 +109,20 @@ async fn each_kind_of_bad_enqueue_answers_4xx_problem_json_and_creates_nothing(p
         .send()
         .await;
     assert_problem(resp, StatusCode::PAYLOAD_TOO_LARGE).await;
+    // A bad queue name is named in the answer.
+    let body = assert_problem(
+        cli.post("/v1/jobs")
+            .body_json(&json!({"kind": "x", "queue": "has space"}))
+            .send()
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("queue \"has space\" is not a queue name"),
+        "{detail}"
+    );
     assert_eq!(job_count(&pool).await, 0);
 }
 

@@ -79,8 +79,8 @@ impl ParseFromJSON for QueueName {
     fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
         match value {
             Some(Value::String(s)) if crate::job::is_valid_queue_name(&s) => Ok(QueueName(s)),
-            Some(Value::String(_)) => Err(ParseError::custom(format!(
-                "a queue name must match {QUEUE_NAME_PATTERN}"
+            Some(Value::String(s)) => Err(ParseError::custom(format!(
+                "queue {s:?} is not a queue name: 1 to 128 letters, digits, '_', '.', ':' or '-'"
             ))),
             Some(other) => Err(ParseError::expected_type(other)),
             None => Err(ParseError::expected_input()),
