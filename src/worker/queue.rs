@@ -56,11 +56,10 @@ impl Runner {
         let mut armed = false;
         let mut lingered = false;
         let mut maybe_more = true;
-        // Notifications in a row that found no work, and whether this
-        // wake-up (by notification) found some yet.
+        // Notifications in a row that found no work, and whether the last
+        // wake-up was a notification that has found none yet.
         let mut empty_wakes = 0u32;
         let mut notified = false;
-        let mut found = false;
         let name = &self.queue.name;
         loop {
             while executions.try_join_next().is_some() {}
@@ -68,7 +67,7 @@ impl Runner {
                 if !armed && !lingered {
                     lingered = true;
                     maybe_more = true;
-                    if notified && !found {
+                    if notified {
                         empty_wakes = empty_wakes.saturating_add(1);
                     }
                     notified = false;
@@ -99,7 +98,6 @@ impl Runner {
                 armed = false;
                 lingered = false;
                 maybe_more = true;
-                found = false;
             }
 
             let first = tokio::select! {
@@ -126,7 +124,7 @@ impl Runner {
                     if !jobs.is_empty() {
                         // Ran out after finding work: linger before arming.
                         lingered = false;
-                        found = true;
+                        notified = false;
                         empty_wakes = 0;
                     }
                     for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
