@@ -9,21 +9,22 @@
 //! and re-arms its waiter after every wake-up: the case where the trigger
 //! actually sends NOTIFYs, not only checks for waiters.
 //!
-//! Bulk: `bulk_jobs` rows in statements of `bulk_batch`, through weir's
-//! defaults and triggers, against the same rows inserted bare (every
-//! column given, random ids, triggers disabled).
+//! Bulk: `bulk_jobs` jobs in statements of `bulk_batch` through weir's bulk
+//! enqueue (`enqueue_many_in`: defaults, triggers, the stored rows read
+//! back), against the same rows inserted bare (every column given, random
+//! ids, triggers disabled, nothing returned).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio_util::sync::CancellationToken;
 
-use super::{KIND, Options, Probe, QUEUE, Scratch, Section, round, worker_config};
+use super::{IdleWorker, KIND, Options, Probe, QUEUE, Scratch, Section, round};
 use crate::db;
 use crate::error::{Error, Result};
-use crate::worker::{Registry, Worker};
+use crate::job::NewJob;
+use crate::worker::Registry;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Single {
@@ -42,21 +43,7 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
 
     let mut registry = Registry::new();
     registry.register(Probe::default());
-    let pool = scratch.pool(o.pool_size).await?;
-    let worker =
-        Worker::new(pool.clone(), worker_config(10, o.poll_interval)).with_registry(registry);
-    let node = worker.node_id();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(worker.run(shutdown.clone()));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !db::bench::waiter_armed(&mut conn, node.0, QUEUE).await? {
-        if Instant::now() > deadline || handle.is_finished() {
-            return Err(Error::Config(
-                "enqueue: the worker never became idle".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let worker = IdleWorker::start(scratch, o, &mut conn, registry, "enqueue").await?;
 
     let mut rates = Vec::new();
     for _ in 0..o.enqueue_rounds.max(1) {
@@ -79,9 +66,7 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     db::bench::truncate_jobs(&mut conn).await?;
     let weir = bulk(scratch, o, true).await?;
 
-    shutdown.cancel();
-    let _ = handle.await;
-    pool.close().await;
+    worker.stop().await;
 
     // The median of the rounds.
     let rate = |kind, producers| {
@@ -194,18 +179,21 @@ async fn single(scratch: &Scratch, kind: Single, producers: usize, d: Duration) 
     Ok(n as f64 / secs)
 }
 
-/// Jobs per second of one bulk load (weir's path, or bare).
+/// Jobs per second of one bulk load: weir's bulk enqueue
+/// ([`crate::enqueue_many_in`], the path of `Client::enqueue_many` and of
+/// `POST /v1/jobs/batch`, stored rows read back included), or bare.
 async fn bulk(scratch: &Scratch, o: &Options, weir: bool) -> Result<f64> {
     let mut conn = scratch.connect().await?;
     let batch = o.bulk_batch.max(1);
     let kinds = vec![KIND.to_string(); batch];
     let args = vec![json!({"n": 1}); batch];
+    let jobs = vec![NewJob::new(KIND, json!({"n": 1})).queue(QUEUE); batch];
     let start = Instant::now();
     let mut left = o.bulk_jobs;
     while left > 0 {
         let k = left.min(batch);
         if weir {
-            db::bench::insert_batch_weir(&mut conn, QUEUE, &kinds[..k], &args[..k]).await?;
+            crate::client::enqueue_many_in(&mut conn, &jobs[..k]).await?;
         } else {
             db::bench::insert_batch_bare(&mut conn, QUEUE, &kinds[..k], &args[..k]).await?;
         }

@@ -20,10 +20,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::stats::Percentiles;
-use super::{KIND, Options, Probe, QUEUE, Scratch, Section, worker_config};
+use super::{IdleWorker, KIND, Options, Probe, QUEUE, Scratch, Section};
 use crate::db;
 use crate::error::{Error, Result};
-use crate::worker::{Registry, Worker};
+use crate::worker::Registry;
 
 /// Percentiles of one run.
 struct Run {
@@ -92,23 +92,8 @@ async fn measure(scratch: &Scratch, o: &Options, notify: bool) -> Result<Run> {
     let (starts_tx, mut starts_rx) = mpsc::unbounded_channel();
     let mut registry = Registry::new();
     registry.register(Probe::reporting(starts_tx));
-    let pool = scratch.pool(o.pool_size).await?;
-    let worker =
-        Worker::new(pool.clone(), worker_config(10, o.poll_interval)).with_registry(registry);
-    let node = worker.node_id();
-    let shutdown = CancellationToken::new();
-    let handle = tokio::spawn(worker.run(shutdown.clone()));
-
-    // Wait (bounded) until the worker is idle and listening.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !db::bench::waiter_armed(&mut conn, node.0, QUEUE).await? {
-        if Instant::now() > deadline || handle.is_finished() {
-            return Err(Error::Config(
-                "latency: the worker never became idle".into(),
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let worker = IdleWorker::start(scratch, o, &mut conn, registry, "latency").await?;
+    let pool = worker.pool.clone();
 
     // The reader: collects handler starts, polls for durable completion.
     let stop_reader = CancellationToken::new();
@@ -170,9 +155,7 @@ async fn measure(scratch: &Scratch, o: &Options, notify: bool) -> Result<Run> {
     let (started, finished) = reader
         .await
         .map_err(|e| Error::Config(format!("latency reader: {e}")))??;
-    shutdown.cancel();
-    let _ = handle.await;
-    pool.close().await;
+    worker.stop().await;
     producer.close().await;
     db::bench::set_wake_trigger(&mut conn, true).await?;
 

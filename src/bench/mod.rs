@@ -305,6 +305,56 @@ pub(crate) fn worker_config(concurrency: usize, poll_interval: Duration) -> Work
     }
 }
 
+/// A worker node of the scenarios that need one idle and listening.
+pub(crate) struct IdleWorker {
+    /// Its pool (durable commits), also usable by the scenario.
+    pub pool: PgPool,
+    shutdown: tokio_util::sync::CancellationToken,
+    handle: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl IdleWorker {
+    /// Starts a worker serving `registry` on the bench queue, and waits
+    /// (at most 30 s) until it has armed its waiter: idle and listening.
+    /// `scenario` names the scenario in the error.
+    pub async fn start(
+        scratch: &Scratch,
+        o: &Options,
+        conn: &mut PgConnection,
+        registry: crate::worker::Registry,
+        scenario: &str,
+    ) -> Result<Self> {
+        let pool = scratch.pool(o.pool_size).await?;
+        let worker = crate::worker::Worker::new(pool.clone(), worker_config(10, o.poll_interval))
+            .with_registry(registry);
+        let node = worker.node_id();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let handle = tokio::spawn(worker.run(shutdown.clone()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while !db::bench::waiter_armed(&mut *conn, node.0, QUEUE).await? {
+            if std::time::Instant::now() > deadline || handle.is_finished() {
+                shutdown.cancel();
+                return Err(Error::Config(format!(
+                    "{scenario}: the worker never became idle"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        Ok(IdleWorker {
+            pool,
+            shutdown,
+            handle,
+        })
+    }
+
+    /// Stops the worker and closes its pool.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.handle.await;
+        self.pool.close().await;
+    }
+}
+
 /// Runs the chosen scenarios in a scratch database on the server of
 /// `options.database_url`, which is dropped afterwards (also on error).
 pub async fn run(options: &Options) -> Result<Report> {

@@ -138,26 +138,6 @@ pub async fn insert_backlog(
     Ok(done.rows_affected())
 }
 
-/// Weir's bulk enqueue of one batch: kinds and args side by side through
-/// `unnest`, ids and every other column from weir's defaults, triggers on.
-pub async fn insert_batch_weir(
-    db: impl PgExecutor<'_>,
-    queue: &str,
-    kinds: &[String],
-    args: &[serde_json::Value],
-) -> Result<u64> {
-    let done = sqlx::query!(
-        r#"INSERT INTO weir.jobs (kind, args, queue)
-           SELECT k, a, $1 FROM unnest($2::text[], $3::jsonb[]) AS u(k, a)"#,
-        queue,
-        kinds,
-        args
-    )
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
-}
-
 /// The bare baseline of a bulk load: the same rows with every column the
 /// defaults would compute given explicitly (random UUID ids), into the
 /// same table; the caller disables the triggers around it.
