@@ -246,3 +246,31 @@ async fn invalid_sql_inserts_are_rejected_by_named_constraints(pool: PgPool) {
         .unwrap_err();
     assert!(matches!(err, weir::Error::InvalidJob(_)), "{err}");
 }
+
+#[sqlx::test]
+async fn enqueue_many_stores_all_in_input_order_or_refuses_a_unique_key(pool: PgPool) {
+    let client = Client::new(pool.clone());
+    let jobs: Vec<NewJob> = (0..50)
+        .map(|i| NewJob::new("test.echo", json!({"i": i})).priority(i as i16 % 3))
+        .collect();
+    let stored = client.enqueue_many(&jobs).await.unwrap();
+    assert_eq!(stored.len(), 50);
+    for (i, job) in stored.iter().enumerate() {
+        assert_eq!(job.args, json!({"i": i}));
+        assert_eq!(job.priority, i as i16 % 3);
+        assert_eq!(job.queue, "default");
+        assert_eq!(job.state, JobState::Available);
+    }
+
+    let with_key = vec![
+        NewJob::new("test.echo", json!({})),
+        NewJob::new("test.echo", json!({})).unique_key("k"),
+    ];
+    let err = client.enqueue_many(&with_key).await.unwrap_err();
+    assert!(matches!(err, weir::Error::InvalidJob(_)), "{err}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 50);
+}

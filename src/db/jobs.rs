@@ -134,7 +134,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
 pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec<Job>> {
     if jobs.iter().any(|j| j.unique_key.is_some()) {
         return Err(Error::InvalidJob(
-            "insert_many takes jobs without unique_key; enqueue those one by one".into(),
+            "a job with a unique_key cannot be enqueued with others: enqueue it on its own".into(),
         ));
     }
     let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
