@@ -63,7 +63,7 @@ impl Coalescer {
         debug_assert!(job.unique_key.is_none());
         let (reply, answer) = oneshot::channel();
         let stopped = || ApiError::from(Error::Config("the web node is stopping".into()));
-        let bytes = serde_json::to_vec(&job.args).map_or(0, |v| v.len());
+        let bytes = json_len(&job.args);
         self.tx
             .send(Pending { job, bytes, reply })
             .await
@@ -155,4 +155,31 @@ fn unreachable(e: &Error) -> bool {
 
 fn missing() -> ApiError {
     ApiError::from(Error::Config("an inserted job was not returned".into()))
+}
+
+/// The length of `value` as JSON text, counted without building it.
+fn json_len(value: &serde_json::Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a Value to a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn json_len_is_the_length_of_the_text() {
+        let v = serde_json::json!({"a": [1, "x\u{0}é"], "b": null});
+        assert_eq!(super::json_len(&v), serde_json::to_vec(&v).unwrap().len());
+    }
 }
