@@ -4,7 +4,9 @@
 //! one row per transaction for `enqueue_duration`, as a plain `INSERT`
 //! and as `weir.enqueue(...)`, against the same `INSERT` with weir's
 //! wake-up trigger disabled (the baseline); `enqueue_rounds` interleaved
-//! rounds, the median of each. A worker node listens on the
+//! rounds, the median of each, after an untimed warm-up round. The
+//! producers' connections stay open from the warm-up to the last round,
+//! as a service's pool would. A worker node listens on the
 //! queue the whole time; the queue is paused, so the worker stays idle
 //! and re-arms its waiter after every wake-up: the case where the trigger
 //! actually sends NOTIFYs, not only checks for waiters.
@@ -19,6 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use sqlx::PgPool;
 
 use super::{IdleWorker, KIND, Options, Probe, QUEUE, Scratch, Section, round};
 use crate::db;
@@ -45,16 +48,36 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     registry.register(Probe::default());
     let worker = IdleWorker::start(scratch, o, &mut conn, registry, "enqueue").await?;
 
+    const VARIANTS: [Single; 3] = [Single::Baseline, Single::Insert, Single::Enqueue];
     let mut rates = Vec::new();
-    for _ in 0..o.enqueue_rounds.max(1) {
-        for producers in [1, o.producers] {
-            for kind in [Single::Baseline, Single::Insert, Single::Enqueue] {
+    for producers in [1, o.producers] {
+        // One pool per producer count, kept across variants and rounds:
+        // producers are long-lived connections, so every variant is
+        // measured on warm backends (plans cached, PL/pgSQL compiled).
+        let pool = scratch.pool(producers as u32).await?;
+        let mut open = Vec::new();
+        for _ in 0..producers {
+            open.push(pool.acquire().await?);
+        }
+        drop(open);
+        // An untimed slice of each variant warms those backends.
+        let warm_up = o.enqueue_duration / 4;
+        for (round, timed) in std::iter::once(false)
+            .chain(std::iter::repeat_n(true, o.enqueue_rounds.max(1)))
+            .enumerate()
+        {
+            for kind in VARIANTS {
                 db::bench::truncate_jobs(&mut conn).await?;
                 db::bench::set_wake_trigger(&mut conn, kind != Single::Baseline).await?;
-                let rate = single(scratch, kind, producers, o.enqueue_duration).await?;
-                rates.push(((kind, producers), rate));
+                let d = if timed { o.enqueue_duration } else { warm_up };
+                let rate = single(&pool, kind, producers, d).await?;
+                if timed {
+                    rates.push(((kind, producers), rate));
+                }
+                tracing::debug!(round, producers, rate, "enqueue slice");
             }
         }
+        pool.close().await;
     }
     db::bench::set_wake_trigger(&mut conn, true).await?;
 
@@ -136,15 +159,9 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     })
 }
 
-/// Rows per second committed by `producers` tasks, one row per commit.
-async fn single(scratch: &Scratch, kind: Single, producers: usize, d: Duration) -> Result<f64> {
-    let pool = scratch.pool(producers as u32).await?;
-    // Open every connection before the clock starts.
-    let mut warm = Vec::new();
-    for _ in 0..producers {
-        warm.push(pool.acquire().await?);
-    }
-    drop(warm);
+/// Rows per second committed by `producers` tasks on `pool` (whose
+/// connections are open), one row per commit.
+async fn single(pool: &PgPool, kind: Single, producers: usize, d: Duration) -> Result<f64> {
     let count = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = tokio::task::JoinSet::new();
@@ -175,7 +192,6 @@ async fn single(scratch: &Scratch, kind: Single, producers: usize, d: Duration) 
     while let Some(r) = tasks.join_next().await {
         r.map_err(|e| Error::Config(format!("producer: {e}")))??;
     }
-    pool.close().await;
     Ok(n as f64 / secs)
 }
 

@@ -60,8 +60,8 @@ impl Environment {
             (
                 "enqueue",
                 format!(
-                    "1 and {} producers, {:.1} s each, median of {} interleaved rounds; \
-                     bulk {} rows in batches of {}",
+                    "1 and {} producers, {:.1} s each, median of {} interleaved rounds \
+                     after a warm-up; bulk {} rows in batches of {}",
                     o.producers,
                     o.enqueue_duration.as_secs_f64(),
                     o.enqueue_rounds,

@@ -144,12 +144,12 @@ pub struct Options {
     /// Fallback poll of the latency worker (what poll-only mode waits
     /// for). Default: the worker default, 2 s.
     pub poll_interval: Duration,
-    /// Length of each single-row enqueue measurement. Default 2 s.
+    /// Length of each single-row enqueue measurement. Default 1.5 s.
     pub enqueue_duration: Duration,
     /// Rounds of the single-row enqueue measurements; each round measures
     /// every variant once, in turn, and each figure is the median over the
     /// rounds, so a slow moment of the machine does not land on one
-    /// variant only. Default 3.
+    /// variant only. Default 5.
     pub enqueue_rounds: usize,
     /// Concurrent producers of the many-producer enqueue figure. Default 32.
     pub producers: usize,
@@ -180,8 +180,8 @@ impl Options {
             latency_jobs: 1_000,
             latency_interval: Duration::from_millis(20),
             poll_interval: crate::worker::DEFAULT_POLL_INTERVAL,
-            enqueue_duration: Duration::from_secs(2),
-            enqueue_rounds: 3,
+            enqueue_duration: Duration::from_millis(1500),
+            enqueue_rounds: 5,
             producers: 32,
             bulk_jobs: 100_000,
             bulk_batch: 5_000,
