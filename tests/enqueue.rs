@@ -274,3 +274,78 @@ async fn enqueue_many_stores_all_in_input_order_or_refuses_a_unique_key(pool: Pg
         .unwrap();
     assert_eq!(count, 50);
 }
+
+/// Large batches take another path (ids fetched first, rows matched back by
+/// id): the same contract, checked on every field that varies.
+#[sqlx::test]
+async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPool) {
+    let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let jobs: Vec<NewJob> = (0..700)
+        .map(|i| {
+            let job = NewJob::new(format!("test.k{}", i % 7), json!({"i": i}))
+                .queue(format!("q{}", i % 5))
+                .priority((i % 3) as i16)
+                .max_attempts(1 + i % 4);
+            match i % 10 {
+                0 => job.run_at(later),
+                1 => NewJob {
+                    args: serde_json::Value::Null,
+                    ..job
+                },
+                _ => job,
+            }
+        })
+        .collect();
+    let stored = weir::enqueue_many_in(&pool, &jobs).await.unwrap();
+    assert_eq!(stored.len(), jobs.len());
+    let mut ids = std::collections::HashSet::new();
+    for (i, (job, given)) in stored.iter().zip(&jobs).enumerate() {
+        assert!(ids.insert(job.id), "duplicate id {}", job.id);
+        assert_eq!(job.kind, given.kind, "job {i}");
+        assert_eq!(Some(&job.queue), given.queue.as_ref(), "job {i}");
+        assert_eq!(Some(job.priority), given.priority, "job {i}");
+        assert_eq!(Some(job.max_attempts), given.max_attempts, "job {i}");
+        if i % 10 == 1 {
+            assert_eq!(job.args, json!({}), "null args become {{}}");
+        } else {
+            assert_eq!(job.args, json!({"i": i}));
+        }
+        let state = if i % 10 == 0 {
+            JobState::Scheduled
+        } else {
+            JobState::Available
+        };
+        assert_eq!(job.state, state, "job {i}");
+        // What was returned is what is stored.
+        let read = weir::Client::new(pool.clone()).job(job.id).await.unwrap();
+        assert_eq!(read.args, job.args);
+        assert_eq!(read.queue, job.queue);
+    }
+
+    // One refused job refuses the batch, inside the caller's transaction
+    // as on a pool; nothing of it is stored.
+    let mut bad = jobs.clone();
+    bad[500] = NewJob::new("test.k", json!({})).queue("no spaces allowed");
+    let mut tx = pool.begin().await.unwrap();
+    let err = weir::enqueue_many_in(&mut *tx, &bad).await.unwrap_err();
+    assert!(err.to_string().contains("queue must be"), "{err}");
+    drop(tx);
+    let err = weir::enqueue_many_in(&pool, &bad).await.unwrap_err();
+    assert!(matches!(err, weir::Error::InvalidJob(_)), "{err}");
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 700);
+
+    // Inside a transaction that rolls back, the jobs are gone with it.
+    let mut tx = pool.begin().await.unwrap();
+    let stored = weir::enqueue_many_in(&mut *tx, &jobs).await.unwrap();
+    assert_eq!(stored.len(), 700);
+    tx.rollback().await.unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 700);
+}
