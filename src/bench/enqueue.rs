@@ -14,7 +14,8 @@
 //! Bulk: `bulk_jobs` jobs in statements of `bulk_batch` through weir's bulk
 //! enqueue (`enqueue_many_in`: defaults, triggers, the stored rows read
 //! back), against the same rows inserted bare (every column given, random
-//! ids, triggers disabled, nothing returned).
+//! ids, triggers disabled, nothing returned); `enqueue_rounds` rounds of
+//! each in turn, the median of each.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use super::stats::Percentiles;
 use super::{IdleWorker, KIND, Options, Probe, QUEUE, Scratch, Section, round};
 use crate::db;
 use crate::error::{Error, Result};
@@ -81,25 +83,30 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     }
     db::bench::set_wake_trigger(&mut conn, true).await?;
 
-    db::bench::truncate_jobs(&mut conn).await?;
-    db::bench::set_all_job_triggers(&mut conn, false).await?;
-    let bare = bulk(scratch, o, false).await;
-    db::bench::set_all_job_triggers(&mut conn, true).await?;
-    let bare = bare?;
-    db::bench::truncate_jobs(&mut conn).await?;
-    let weir = bulk(scratch, o, true).await?;
+    // Bulk: bare and weir in turn, the same number of rounds, medians.
+    let (mut bare, mut weir) = (Vec::new(), Vec::new());
+    for _ in 0..o.enqueue_rounds.max(1) {
+        db::bench::truncate_jobs(&mut conn).await?;
+        db::bench::set_all_job_triggers(&mut conn, false).await?;
+        let rate = bulk(scratch, o, false).await;
+        db::bench::set_all_job_triggers(&mut conn, true).await?;
+        bare.push(rate?);
+        db::bench::truncate_jobs(&mut conn).await?;
+        weir.push(bulk(scratch, o, true).await?);
+    }
+    let (bare, weir) = (median(bare), median(weir));
 
     worker.stop().await;
 
     // The median of the rounds.
     let rate = |kind, producers| {
-        let mut of: Vec<f64> = rates
-            .iter()
-            .filter(|((k, p), _)| *k == kind && *p == producers)
-            .map(|(_, r)| *r)
-            .collect();
-        of.sort_by(f64::total_cmp);
-        of.get(of.len() / 2).copied().unwrap_or(0.0)
+        median(
+            rates
+                .iter()
+                .filter(|((k, p), _)| *k == kind && *p == producers)
+                .map(|(_, r)| *r)
+                .collect(),
+        )
     };
     let p = o.producers;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
@@ -157,6 +164,11 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         rows,
         json: Value::Object(obj),
     })
+}
+
+/// The median of `of` (nearest rank; 0 for none).
+fn median(of: Vec<f64>) -> f64 {
+    Percentiles::of_ms(&of).p50
 }
 
 /// Rows per second committed by `producers` tasks on `pool` (whose
