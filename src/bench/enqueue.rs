@@ -4,9 +4,12 @@
 //! one row per transaction for `enqueue_duration`, as a plain `INSERT`
 //! and as `weir.enqueue(...)`, against the same `INSERT` with weir's
 //! wake-up trigger disabled (the baseline); `enqueue_rounds` interleaved
-//! rounds, the median of each, after an untimed warm-up round. The
-//! producers' connections stay open from the warm-up to the last round,
-//! as a service's pool would. A worker node listens on the
+//! rounds after an untimed warm-up round, the variants' order turning
+//! each round. Each rate is the median over the rounds, and each ratio the
+//! median of the rounds' own ratios (variant / baseline of the same round,
+//! seconds apart, as the machine drifts over a run). The producers'
+//! connections stay open from the warm-up to the last round, as a
+//! service's pool would. A worker node listens on the
 //! queue the whole time; the queue is paused, so the worker stays idle
 //! and re-arms its waiter after every wake-up: the case where the trigger
 //! actually sends NOTIFYs, not only checks for waiters.
@@ -15,7 +18,7 @@
 //! enqueue (`enqueue_many_in`: defaults, triggers, the stored rows read
 //! back), against the same rows inserted bare (every column given, random
 //! ids, triggers disabled, nothing returned); `enqueue_rounds` rounds of
-//! each in turn, the median of each.
+//! each in turn, the medians of the rates and of the rounds' ratios.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -30,6 +33,14 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::job::NewJob;
 use crate::worker::Registry;
+
+/// One timed single-row measurement.
+struct Slice {
+    round: usize,
+    producers: usize,
+    kind: Single,
+    rate: f64,
+}
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Single {
@@ -68,13 +79,21 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
             .chain(std::iter::repeat_n(true, o.enqueue_rounds.max(1)))
             .enumerate()
         {
-            for kind in VARIANTS {
+            // The order turns with each round, so no variant is always the
+            // first (or the last) of a round.
+            for i in 0..VARIANTS.len() {
+                let kind = VARIANTS[(i + round) % VARIANTS.len()];
                 db::bench::truncate_jobs(&mut conn).await?;
                 db::bench::set_wake_trigger(&mut conn, kind != Single::Baseline).await?;
                 let d = if timed { o.enqueue_duration } else { warm_up };
                 let rate = single(&pool, kind, producers, d).await?;
                 if timed {
-                    rates.push(((kind, producers), rate));
+                    rates.push(Slice {
+                        round,
+                        producers,
+                        kind,
+                        rate,
+                    });
                 }
                 tracing::debug!(round, producers, rate, "enqueue slice");
             }
@@ -94,39 +113,53 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         db::bench::truncate_jobs(&mut conn).await?;
         weir.push(bulk(scratch, o, true).await?);
     }
+    let bulk_ratio = median(bare.iter().zip(&weir).map(|(b, w)| ratio(*w, *b)).collect());
     let (bare, weir) = (median(bare), median(weir));
 
     worker.stop().await;
 
-    // The median of the rounds.
-    let rate = |kind, producers| {
+    // Rates: the median over the rounds. Ratios: the median of each
+    // round's own ratio to the baseline measured in that round, which
+    // pairs measurements seconds apart (the machine drifts over a run).
+    let of = |kind: Single, producers: usize| {
+        rates
+            .iter()
+            .filter(move |s| s.kind == kind && s.producers == producers)
+    };
+    let rate = |kind, producers| median(of(kind, producers).map(|s| s.rate).collect());
+    let paired = |kind, producers| {
         median(
-            rates
-                .iter()
-                .filter(|((k, p), _)| *k == kind && *p == producers)
-                .map(|(_, r)| *r)
+            of(kind, producers)
+                .filter_map(|s| {
+                    of(Single::Baseline, producers)
+                        .find(|b| b.round == s.round)
+                        .map(|b| ratio(s.rate, b.rate))
+                })
                 .collect(),
         )
     };
     let p = o.producers;
-    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let mut rows = Vec::new();
     let mut obj = serde_json::Map::new();
     for producers in [1, p] {
         let base = rate(Single::Baseline, producers);
         let ins = rate(Single::Insert, producers);
         let enq = rate(Single::Enqueue, producers);
+        let (ins_ratio, enq_ratio) = (
+            paired(Single::Insert, producers),
+            paired(Single::Enqueue, producers),
+        );
         rows.push((
             format!("{producers} producer(s): no-trigger INSERT"),
             format!("{base:.0}/s"),
         ));
         rows.push((
             format!("{producers} producer(s): INSERT"),
-            format!("{ins:.0}/s ({:.2}x)", ratio(ins, base)),
+            format!("{ins:.0}/s ({ins_ratio:.2}x)"),
         ));
         rows.push((
             format!("{producers} producer(s): weir.enqueue"),
-            format!("{enq:.0}/s ({:.2}x)", ratio(enq, base)),
+            format!("{enq:.0}/s ({enq_ratio:.2}x)"),
         ));
         let suffix = if producers == 1 {
             "1".to_string()
@@ -136,11 +169,8 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         obj.insert(format!("baseline_{suffix}_per_sec"), json!(round(base, 0)));
         obj.insert(format!("insert_{suffix}_per_sec"), json!(round(ins, 0)));
         obj.insert(format!("enqueue_{suffix}_per_sec"), json!(round(enq, 0)));
-        obj.insert(
-            format!("insert_ratio_{suffix}"),
-            json!(round(ratio(ins, base), 3)),
-        );
-        obj.insert(format!("ratio_{suffix}"), json!(round(ratio(enq, base), 3)));
+        obj.insert(format!("insert_ratio_{suffix}"), json!(round(ins_ratio, 3)));
+        obj.insert(format!("ratio_{suffix}"), json!(round(enq_ratio, 3)));
     }
     if p != 32 {
         // The headline key is named for the default of 32 producers.
@@ -153,17 +183,22 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     ));
     rows.push((
         format!("bulk ({} rows/statement): weir", o.bulk_batch),
-        format!("{weir:.0} jobs/s ({:.2}x)", ratio(weir, bare)),
+        format!("{weir:.0} jobs/s ({bulk_ratio:.2}x)"),
     ));
     obj.insert("bulk_bare_per_sec".into(), json!(round(bare, 0)));
     obj.insert("bulk_per_sec".into(), json!(round(weir, 0)));
-    obj.insert("bulk_ratio".into(), json!(round(ratio(weir, bare), 3)));
+    obj.insert("bulk_ratio".into(), json!(round(bulk_ratio, 3)));
     obj.insert("bulk_batch".into(), json!(o.bulk_batch));
     Ok(Section {
         key: "enqueue",
         rows,
         json: Value::Object(obj),
     })
+}
+
+/// `a / b`, 0 when there is no `b`.
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
 }
 
 /// The median of `of` (nearest rank; 0 for none).
