@@ -146,10 +146,10 @@ pub struct Options {
     pub poll_interval: Duration,
     /// Length of each single-row enqueue measurement. Default 1.5 s.
     pub enqueue_duration: Duration,
-    /// Rounds of the single-row enqueue measurements; each round measures
-    /// every variant once, in turn, and each figure is the median over the
-    /// rounds, so a slow moment of the machine does not land on one
-    /// variant only. Default 5.
+    /// Rounds of the enqueue measurements (single-row and bulk); each round
+    /// measures every variant once, in turn, and each figure is the median
+    /// over the rounds (ratios: of each round's own ratio), so a slow
+    /// moment of the machine does not land on one variant only. Default 5.
     pub enqueue_rounds: usize,
     /// Concurrent producers of the many-producer enqueue figure. Default 32.
     pub producers: usize,
