@@ -124,15 +124,39 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
     })
 }
 
-/// A batch insert cannot apply `unique_key` (its look-up-then-insert loop
-/// is per job), so such jobs are refused rather than stored without it.
-fn refuse_unique_keys(jobs: &[NewJob]) -> Result<()> {
-    if jobs.iter().any(|j| j.unique_key.is_some()) {
-        return Err(Error::InvalidJob(
-            "a job with a unique_key cannot be enqueued with others: enqueue it on its own".into(),
-        ));
+/// The columns of a batch of new jobs, as the arrays the batch inserts
+/// unnest.
+struct Columns<'a> {
+    kinds: Vec<&'a str>,
+    args: Vec<&'a serde_json::Value>,
+    queues: Vec<Option<&'a str>>,
+    priorities: Vec<Option<i16>>,
+    run_ats: Vec<Option<DateTime<Utc>>>,
+    max_attempts: Vec<Option<i32>>,
+    timeouts: Vec<Option<i32>>,
+}
+
+impl<'a> Columns<'a> {
+    /// A batch insert cannot apply `unique_key` (its look-up-then-insert
+    /// loop is per job), so such jobs are refused rather than stored
+    /// without it.
+    fn of(jobs: &'a [NewJob]) -> Result<Self> {
+        if jobs.iter().any(|j| j.unique_key.is_some()) {
+            return Err(Error::InvalidJob(
+                "a job with a unique_key cannot be enqueued with others: enqueue it on its own"
+                    .into(),
+            ));
+        }
+        Ok(Columns {
+            kinds: jobs.iter().map(|j| j.kind.as_str()).collect(),
+            args: jobs.iter().map(|j| &j.args).collect(),
+            queues: jobs.iter().map(|j| j.queue.as_deref()).collect(),
+            priorities: jobs.iter().map(|j| j.priority).collect(),
+            run_ats: jobs.iter().map(|j| j.run_at).collect(),
+            max_attempts: jobs.iter().map(|j| j.max_attempts).collect(),
+            timeouts: jobs.iter().map(|j| j.timeout_seconds).collect(),
+        })
     }
-    Ok(())
 }
 
 /// Inserts `jobs` (none may carry a `unique_key`) in one statement and
@@ -143,14 +167,7 @@ fn refuse_unique_keys(jobs: &[NewJob]) -> Result<()> {
 /// can be matched back to their input position without relying on the
 /// order of `RETURNING`. Defaults are those of `weir.insert_job`.
 pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec<Job>> {
-    refuse_unique_keys(jobs)?;
-    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
-    let args: Vec<&serde_json::Value> = jobs.iter().map(|j| &j.args).collect();
-    let queues: Vec<Option<&str>> = jobs.iter().map(|j| j.queue.as_deref()).collect();
-    let priorities: Vec<Option<i16>> = jobs.iter().map(|j| j.priority).collect();
-    let run_ats: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.run_at).collect();
-    let max_attempts: Vec<Option<i32>> = jobs.iter().map(|j| j.max_attempts).collect();
-    let timeouts: Vec<Option<i32>> = jobs.iter().map(|j| j.timeout_seconds).collect();
+    let c = Columns::of(jobs)?;
     let rows = sqlx::query_as!(
         JobRow,
         r#"WITH input AS MATERIALIZED (
@@ -176,13 +193,13 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
                   j.cancel_requested_at
            FROM inserted j JOIN input i ON i.id = j.id
            ORDER BY i.ord"#,
-        &kinds as &[&str],
-        &args as &[&serde_json::Value],
-        &queues as &[Option<&str>],
-        &priorities as &[Option<i16>],
-        &run_ats as &[Option<DateTime<Utc>>],
-        &max_attempts as &[Option<i32>],
-        &timeouts as &[Option<i32>],
+        &c.kinds as &[&str],
+        &c.args as &[&serde_json::Value],
+        &c.queues as &[Option<&str>],
+        &c.priorities as &[Option<i16>],
+        &c.run_ats as &[Option<DateTime<Utc>>],
+        &c.max_attempts as &[Option<i32>],
+        &c.timeouts as &[Option<i32>],
     )
     .fetch_all(db)
     .await?;
@@ -221,14 +238,7 @@ pub async fn insert_many_with_ids(
             jobs.len()
         )));
     }
-    refuse_unique_keys(jobs)?;
-    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
-    let args: Vec<&serde_json::Value> = jobs.iter().map(|j| &j.args).collect();
-    let queues: Vec<Option<&str>> = jobs.iter().map(|j| j.queue.as_deref()).collect();
-    let priorities: Vec<Option<i16>> = jobs.iter().map(|j| j.priority).collect();
-    let run_ats: Vec<Option<DateTime<Utc>>> = jobs.iter().map(|j| j.run_at).collect();
-    let max_attempts: Vec<Option<i32>> = jobs.iter().map(|j| j.max_attempts).collect();
-    let timeouts: Vec<Option<i32>> = jobs.iter().map(|j| j.timeout_seconds).collect();
+    let c = Columns::of(jobs)?;
     let rows = sqlx::query_as!(
         JobRow,
         r#"INSERT INTO weir.jobs (id, kind, args, queue, priority, run_at, max_attempts,
@@ -246,13 +256,13 @@ pub async fn insert_many_with_ids(
                      result, errors AS "errors!", unique_key, timeout_seconds,
                      cancel_requested_at"#,
         ids,
-        &kinds as &[&str],
-        &args as &[&serde_json::Value],
-        &queues as &[Option<&str>],
-        &priorities as &[Option<i16>],
-        &run_ats as &[Option<DateTime<Utc>>],
-        &max_attempts as &[Option<i32>],
-        &timeouts as &[Option<i32>],
+        &c.kinds as &[&str],
+        &c.args as &[&serde_json::Value],
+        &c.queues as &[Option<&str>],
+        &c.priorities as &[Option<i16>],
+        &c.run_ats as &[Option<DateTime<Utc>>],
+        &c.max_attempts as &[Option<i32>],
+        &c.timeouts as &[Option<i32>],
     )
     .fetch_all(db)
     .await?;
