@@ -265,3 +265,40 @@ async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgP
     assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
     assert!(!armed(&pool, "a").await);
 }
+
+/// Other armed waiters (an idle queue elsewhere, the stager's) neither get
+/// woken by an insert that is not for them nor keep it from waking its own.
+#[sqlx::test]
+async fn an_insert_wakes_only_the_waiters_of_what_it_inserted(pool: PgPool) {
+    arm(&pool, &["a", "b", "$stager"]).await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+
+    // Nobody waits for `c`: nothing is sent (the next notification, in
+    // commit order, is the one for `a`) and every waiter stays armed.
+    sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'c')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("SELECT weir.enqueue('x', queue => 'a')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
+    assert!(!armed(&pool, "a").await);
+    assert!(armed(&pool, "b").await);
+    assert!(armed(&pool, "$stager").await);
+
+    // A scheduled job for `b` is the stager's business, not b's workers'.
+    sqlx::query(
+        "INSERT INTO weir.jobs (kind, queue, run_at) VALUES ('x', 'b', now() + interval '1 hour')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("$stager"));
+    assert!(armed(&pool, "b").await);
+    assert!(!armed(&pool, "$stager").await);
+}
