@@ -197,6 +197,15 @@ async fn armed(pool: &PgPool, queue: &str) -> bool {
         .unwrap()
 }
 
+/// A connection listening on weir_jobs_available.
+async fn wake_listener(pool: &PgPool) -> sqlx::postgres::PgListener {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+    listener
+}
+
 /// The next notification on weir_jobs_available within 5 s, if any.
 async fn next_wake(listener: &mut sqlx::postgres::PgListener) -> Option<String> {
     tokio::time::timeout(Duration::from_secs(5), listener.recv())
@@ -208,10 +217,7 @@ async fn next_wake(listener: &mut sqlx::postgres::PgListener) -> Option<String> 
 #[sqlx::test]
 async fn an_insert_wakes_its_queue_while_another_transaction_disarms_one(pool: PgPool) {
     arm(&pool, &["a", "b"]).await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
-        .await
-        .unwrap();
-    listener.listen("weir_jobs_available").await.unwrap();
+    let mut listener = wake_listener(&pool).await;
 
     // An open transaction has inserted into `a`: it holds a's wake-up.
     let mut tx = pool.begin().await.unwrap();
@@ -245,10 +251,7 @@ async fn an_insert_wakes_its_queue_while_another_transaction_disarms_one(pool: P
 #[sqlx::test]
 async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgPool) {
     arm(&pool, &["a"]).await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
-        .await
-        .unwrap();
-    listener.listen("weir_jobs_available").await.unwrap();
+    let mut listener = wake_listener(&pool).await;
 
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SELECT weir.enqueue('x', queue => 'a')")
@@ -271,10 +274,7 @@ async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgP
 #[sqlx::test]
 async fn an_insert_wakes_only_the_waiters_of_what_it_inserted(pool: PgPool) {
     arm(&pool, &["a", "b", "$stager"]).await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
-        .await
-        .unwrap();
-    listener.listen("weir_jobs_available").await.unwrap();
+    let mut listener = wake_listener(&pool).await;
 
     // Nobody waits for `c`: nothing is sent (the next notification, in
     // commit order, is the one for `a`) and every waiter stays armed.
