@@ -566,4 +566,13 @@ async fn concurrent_large_enqueues_are_split_across_statements_and_all_kept(pool
             .await
             .unwrap();
     assert_eq!(stored, 20);
+    // One statement, one transaction, one created_at (its now()): no group
+    // held more than the 13 of these jobs that fit in 8 MiB.
+    let largest: i64 = sqlx::query_scalar(
+        "SELECT max(n) FROM (SELECT count(*) AS n FROM weir.jobs GROUP BY created_at) g",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(largest <= 13, "{largest} jobs of 600 KB in one statement");
 }
