@@ -102,16 +102,21 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     }
     db::bench::set_wake_trigger(&mut conn, true).await?;
 
-    // Bulk: bare and weir in turn, the same number of rounds, medians.
+    // Bulk: bare and weir in turn, the same number of rounds, the first of
+    // the two alternating, medians.
     let (mut bare, mut weir) = (Vec::new(), Vec::new());
-    for _ in 0..o.enqueue_rounds.max(1) {
-        db::bench::truncate_jobs(&mut conn).await?;
-        db::bench::set_all_job_triggers(&mut conn, false).await?;
-        let rate = bulk(scratch, o, false).await;
-        db::bench::set_all_job_triggers(&mut conn, true).await?;
-        bare.push(rate?);
-        db::bench::truncate_jobs(&mut conn).await?;
-        weir.push(bulk(scratch, o, true).await?);
+    for round in 0..o.enqueue_rounds.max(1) {
+        for is_weir in [round % 2 == 1, round % 2 == 0] {
+            db::bench::truncate_jobs(&mut conn).await?;
+            if is_weir {
+                weir.push(bulk(scratch, o, true).await?);
+            } else {
+                db::bench::set_all_job_triggers(&mut conn, false).await?;
+                let rate = bulk(scratch, o, false).await;
+                db::bench::set_all_job_triggers(&mut conn, true).await?;
+                bare.push(rate?);
+            }
+        }
     }
     let bulk_ratio = median(bare.iter().zip(&weir).map(|(b, w)| ratio(*w, *b)).collect());
     let (bare, weir) = (median(bare), median(weir));
