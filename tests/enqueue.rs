@@ -179,6 +179,56 @@ async fn a_future_run_at_makes_the_job_scheduled(pool: PgPool) {
     assert_eq!(job(&pool, JobId(id)).await.state, JobState::Scheduled);
 }
 
+/// The queue-name rule (1 to 128 of letters, digits, `_`, `.`, `:`, `-`)
+/// holds at its edges for both SQL entry points and for `weir.queues`.
+#[sqlx::test]
+async fn queue_names_are_held_to_their_rule_at_the_edges(pool: PgPool) {
+    let long = "q".repeat(128);
+    let too_long = "q".repeat(129);
+    let accepted = [long.as_str(), "a", "A.b:c-d_9", "0"];
+    let refused = [
+        too_long.as_str(),
+        "",
+        "no spaces",
+        "tab\t",
+        "é",
+        "semi;colon",
+        "new\nline",
+    ];
+    for sql in [
+        "INSERT INTO weir.jobs (kind, queue) VALUES ('x', $1)",
+        "SELECT weir.enqueue('x', queue => $1)",
+        "INSERT INTO weir.queues (name) VALUES ($1) ON CONFLICT DO NOTHING",
+    ] {
+        for name in accepted {
+            sqlx::query(sql)
+                .bind(name)
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql} with {name:?}: {e}"));
+        }
+        for name in refused {
+            let err = sqlx::query(sql)
+                .bind(name)
+                .execute(&pool)
+                .await
+                .unwrap_err();
+            let constraint = err.as_database_error().and_then(|d| d.constraint());
+            let expected = if sql.contains("weir.queues") {
+                "queues_name_valid"
+            } else {
+                "jobs_queue_name_valid"
+            };
+            assert_eq!(constraint, Some(expected), "{sql} with {name:?}: {err}");
+        }
+    }
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 8, "two statements x four accepted names");
+}
+
 #[sqlx::test]
 async fn invalid_sql_inserts_are_rejected_by_named_constraints(pool: PgPool) {
     let cases = [

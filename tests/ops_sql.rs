@@ -214,29 +214,54 @@ async fn next_wake(listener: &mut sqlx::postgres::PgListener) -> Option<String> 
         .map(|n| n.unwrap().payload().to_string())
 }
 
-#[sqlx::test]
-async fn an_insert_wakes_its_queue_while_another_transaction_disarms_one(pool: PgPool) {
+/// The two ways SQL adds a job, which must wake the same waiters: a plain
+/// INSERT into weir.jobs (through its statement trigger) and weir.enqueue
+/// (which inserts into weir.jobs_live and asks itself).
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    Insert,
+    Enqueue,
+}
+
+impl Via {
+    /// Adds one job to `queue`, scheduled an hour ahead when `scheduled`.
+    async fn add(self, db: impl sqlx::PgExecutor<'_>, queue: &str, scheduled: bool) {
+        let sql = match self {
+            Via::Insert => {
+                "INSERT INTO weir.jobs (kind, queue, run_at)
+                 VALUES ('x', $1, now() + CASE WHEN $2 THEN interval '1 hour' ELSE interval '0' END)"
+            }
+            Via::Enqueue => {
+                "SELECT weir.enqueue('x', queue => $1,
+                        run_at => now() + CASE WHEN $2 THEN interval '1 hour' ELSE interval '0' END)"
+            }
+        };
+        sqlx::query(sql)
+            .bind(queue)
+            .bind(scheduled)
+            .execute(db)
+            .await
+            .unwrap_or_else(|e| panic!("{self:?} into {queue}: {e}"));
+    }
+}
+
+async fn wakes_its_queue_while_another_transaction_disarms_one(pool: PgPool, via: Via) {
     arm(&pool, &["a", "b"]).await;
     let mut listener = wake_listener(&pool).await;
 
-    // An open transaction has inserted into `a`: it holds a's wake-up.
+    // An open transaction has added a job to `a`: it holds a's wake-up.
     let mut tx = pool.begin().await.unwrap();
-    sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'a')")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    via.add(&mut *tx, "a", false).await;
 
     // Others are neither blocked by it nor kept from waking `b`.
     let other = tokio::time::timeout(Duration::from_secs(5), async {
-        sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'a'), ('x', 'b')")
-            .execute(&pool)
-            .await
-            .unwrap();
+        via.add(&pool, "a", false).await;
+        via.add(&pool, "b", false).await;
     })
     .await;
     assert!(
         other.is_ok(),
-        "an insert waited for another transaction's wake-up"
+        "{via:?}: an insert waited for another transaction's wake-up"
     );
     assert_eq!(next_wake(&mut listener).await.as_deref(), Some("b"));
     assert!(!armed(&pool, "b").await);
@@ -246,6 +271,33 @@ async fn an_insert_wakes_its_queue_while_another_transaction_disarms_one(pool: P
     tx.commit().await.unwrap();
     assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
     assert!(!armed(&pool, "a").await);
+}
+
+#[sqlx::test]
+async fn an_insert_wakes_its_queue_while_another_transaction_disarms_one(pool: PgPool) {
+    wakes_its_queue_while_another_transaction_disarms_one(pool, Via::Insert).await;
+}
+
+#[sqlx::test]
+async fn an_enqueue_wakes_its_queue_while_another_transaction_disarms_one(pool: PgPool) {
+    wakes_its_queue_while_another_transaction_disarms_one(pool, Via::Enqueue).await;
+}
+
+#[sqlx::test]
+async fn a_multi_row_insert_wakes_every_queue_it_fills(pool: PgPool) {
+    arm(&pool, &["a", "b", "c"]).await;
+    let mut listener = wake_listener(&pool).await;
+    sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'a'), ('x', 'b'), ('x', 'b')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut woken = vec![
+        next_wake(&mut listener).await.unwrap(),
+        next_wake(&mut listener).await.unwrap(),
+    ];
+    woken.sort();
+    assert_eq!(woken, ["a", "b"]);
+    assert!(armed(&pool, "c").await);
 }
 
 #[sqlx::test]
@@ -270,35 +322,33 @@ async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgP
 }
 
 /// Other armed waiters (an idle queue elsewhere, the stager's) neither get
-/// woken by an insert that is not for them nor keep it from waking its own.
-#[sqlx::test]
-async fn an_insert_wakes_only_the_waiters_of_what_it_inserted(pool: PgPool) {
+/// woken by a job that is not for them nor keep it from waking its own.
+async fn wakes_only_the_waiters_of_what_it_added(pool: PgPool, via: Via) {
     arm(&pool, &["a", "b", "$stager"]).await;
     let mut listener = wake_listener(&pool).await;
 
     // Nobody waits for `c`: nothing is sent (the next notification, in
     // commit order, is the one for `a`) and every waiter stays armed.
-    sqlx::query("INSERT INTO weir.jobs (kind, queue) VALUES ('x', 'c')")
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query("SELECT weir.enqueue('x', queue => 'a')")
-        .execute(&pool)
-        .await
-        .unwrap();
+    via.add(&pool, "c", false).await;
+    via.add(&pool, "a", false).await;
     assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
     assert!(!armed(&pool, "a").await);
     assert!(armed(&pool, "b").await);
     assert!(armed(&pool, "$stager").await);
 
     // A scheduled job for `b` is the stager's business, not b's workers'.
-    sqlx::query(
-        "INSERT INTO weir.jobs (kind, queue, run_at) VALUES ('x', 'b', now() + interval '1 hour')",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    via.add(&pool, "b", true).await;
     assert_eq!(next_wake(&mut listener).await.as_deref(), Some("$stager"));
     assert!(armed(&pool, "b").await);
     assert!(!armed(&pool, "$stager").await);
+}
+
+#[sqlx::test]
+async fn an_insert_wakes_only_the_waiters_of_what_it_inserted(pool: PgPool) {
+    wakes_only_the_waiters_of_what_it_added(pool, Via::Insert).await;
+}
+
+#[sqlx::test]
+async fn an_enqueue_wakes_only_the_waiters_of_what_it_enqueued(pool: PgPool) {
+    wakes_only_the_waiters_of_what_it_added(pool, Via::Enqueue).await;
 }
