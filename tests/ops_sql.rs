@@ -352,3 +352,34 @@ async fn an_insert_wakes_only_the_waiters_of_what_it_inserted(pool: PgPool) {
 async fn an_enqueue_wakes_only_the_waiters_of_what_it_enqueued(pool: PgPool) {
     wakes_only_the_waiters_of_what_it_added(pool, Via::Enqueue).await;
 }
+
+/// The bench's poll-only mode (`weir::db::bench::set_wake_ups`) must stop
+/// every wake-up, from plain INSERTs and from weir.enqueue alike, and
+/// turning it back on must restore them.
+#[sqlx::test]
+async fn the_bench_poll_only_mode_sends_no_wake_up(pool: PgPool) {
+    let mut conn = pool.acquire().await.unwrap();
+    weir::db::bench::set_wake_ups(&mut conn, false)
+        .await
+        .unwrap();
+    arm(&pool, &["a"]).await;
+    assert!(!armed(&pool, "a").await, "a waiter cannot be armed");
+    let mut listener = wake_listener(&pool).await;
+    Via::Insert.add(&pool, "a", false).await;
+    Via::Enqueue.add(&pool, "a", false).await;
+    Via::Enqueue.add(&pool, "a", true).await;
+    // Notifications arrive in commit order: the marker comes first only
+    // if the enqueues above sent nothing.
+    sqlx::query("SELECT pg_notify('weir_jobs_available', 'marker')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("marker"));
+
+    weir::db::bench::set_wake_ups(&mut conn, true)
+        .await
+        .unwrap();
+    arm(&pool, &["b"]).await;
+    Via::Enqueue.add(&pool, "b", false).await;
+    assert_eq!(next_wake(&mut listener).await.as_deref(), Some("b"));
+}

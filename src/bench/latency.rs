@@ -7,9 +7,9 @@
 //! - finished: from the call's return until the job is seen `succeeded`
 //!   (committed, so durable) by a reader polling every millisecond.
 //!
-//! Run twice: with weir's NOTIFY wake-ups, and poll-only (the wake-up
-//! trigger disabled in the scratch database, so the worker only finds
-//! jobs at its fallback poll).
+//! Run twice: with weir's NOTIFY wake-ups, and poll-only (waiters kept
+//! disarmed in the scratch database, so no enqueue sends a NOTIFY and the
+//! worker only finds jobs at its fallback poll).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -87,7 +87,7 @@ struct Sent {
 async fn measure(scratch: &Scratch, o: &Options, notify: bool) -> Result<Run> {
     let mut conn = scratch.connect().await?;
     db::bench::reset_jobs(&mut conn).await?;
-    db::bench::set_wake_trigger(&mut conn, notify).await?;
+    db::bench::set_wake_ups(&mut conn, notify).await?;
 
     let (starts_tx, mut starts_rx) = mpsc::unbounded_channel();
     let mut registry = Registry::new();
@@ -157,7 +157,7 @@ async fn measure(scratch: &Scratch, o: &Options, notify: bool) -> Result<Run> {
         .map_err(|e| Error::Config(format!("latency reader: {e}")))??;
     worker.stop().await;
     producer.close().await;
-    db::bench::set_wake_trigger(&mut conn, true).await?;
+    db::bench::set_wake_ups(&mut conn, true).await?;
 
     let mut start = Vec::new();
     let mut start_from_call = Vec::new();

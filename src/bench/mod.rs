@@ -315,7 +315,8 @@ pub(crate) struct IdleWorker {
 
 impl IdleWorker {
     /// Starts a worker serving `registry` on the bench queue, and waits
-    /// (at most 30 s) until it has armed its waiter: idle and listening.
+    /// (at most 30 s) until it has armed its waiter once: idle and
+    /// listening (in poll-only mode, idle and polling).
     /// `scenario` names the scenario in the error.
     pub async fn start(
         scratch: &Scratch,
@@ -331,7 +332,7 @@ impl IdleWorker {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let handle = tokio::spawn(worker.run(shutdown.clone()));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while !db::bench::waiter_armed(&mut *conn, node.0, QUEUE).await? {
+        while !db::bench::waiter_registered(&mut *conn, node.0, QUEUE).await? {
             if std::time::Instant::now() > deadline || handle.is_finished() {
                 shutdown.cancel();
                 return Err(Error::Config(format!(

@@ -94,6 +94,40 @@ pub async fn set_wake_trigger(db: &mut PgConnection, enabled: bool) -> Result<()
     Ok(())
 }
 
+/// Turns weir's NOTIFY wake-ups on or off in the scratch database: off is
+/// the latency scenario's poll-only mode. Wake-ups are sent by whoever
+/// inserts a job for an armed waiter (the trigger of `weir.jobs` for
+/// plain INSERTs, `weir.enqueue` itself), so off keeps every waiter row
+/// disarmed with a trigger on `weir.waiters`: workers still arm as usual,
+/// nobody finds them armed, and they only find jobs at their fallback poll.
+pub async fn set_wake_ups(db: &mut PgConnection, enabled: bool) -> Result<()> {
+    if enabled {
+        sqlx::query("DROP TRIGGER IF EXISTS bench_keep_disarmed ON weir.waiters")
+            .execute(&mut *db)
+            .await?;
+        sqlx::query("DROP FUNCTION IF EXISTS weir.bench_keep_disarmed()")
+            .execute(&mut *db)
+            .await?;
+    } else {
+        sqlx::query(
+            "CREATE OR REPLACE FUNCTION weir.bench_keep_disarmed() RETURNS trigger
+             LANGUAGE plpgsql AS $$ BEGIN NEW.armed := false; RETURN NEW; END $$",
+        )
+        .execute(&mut *db)
+        .await?;
+        sqlx::query(
+            "CREATE OR REPLACE TRIGGER bench_keep_disarmed BEFORE INSERT OR UPDATE ON weir.waiters
+             FOR EACH ROW EXECUTE FUNCTION weir.bench_keep_disarmed()",
+        )
+        .execute(&mut *db)
+        .await?;
+        sqlx::query("UPDATE weir.waiters SET armed = false")
+            .execute(&mut *db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Turns every trigger of `weir.jobs` (wake-up and scheduled marking) on
 /// or off: off is the bare bulk-insert baseline.
 pub async fn set_all_job_triggers(db: &mut PgConnection, enabled: bool) -> Result<()> {
@@ -286,11 +320,12 @@ pub async fn wait_events(db: impl PgExecutor<'_>) -> Result<Vec<(String, String,
     Ok(rows.into_iter().map(|r| (r.state, r.event, r.n)).collect())
 }
 
-/// True when `node` has an armed waiter row for `queue` (it is idle and
-/// listening).
-pub async fn waiter_armed(db: impl PgExecutor<'_>, node: Uuid, queue: &str) -> Result<bool> {
+/// Whether `node` has armed its waiter on `queue` at least once: its row
+/// exists (a worker writes it, armed, only when the queue has run dry; in
+/// the poll-only mode of [`set_wake_ups`] the row is then kept disarmed).
+pub async fn waiter_registered(db: impl PgExecutor<'_>, node: Uuid, queue: &str) -> Result<bool> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM weir.waiters WHERE node_id = $1 AND queue = $2 AND armed) AS "armed!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM weir.waiters WHERE node_id = $1 AND queue = $2) AS "registered!""#,
         node,
         queue
     )
