@@ -447,10 +447,8 @@ pub struct Success {
 /// whole array for each row, quadratic in the concurrency (1.7 ms for 500
 /// outcomes with 1,000 running). Planned with the array as a constant,
 /// PostgreSQL hashes the array: 0.2 ms plus ~0.3-0.45 ms of planning.
-/// `cancel_if_running` and `set_progress_if_running` do the same;
-/// `fail_if_running` and `hand_back_if_running` (failures, shutdown) keep
-/// the generic plan, as `sqlx::query!` with several columns offers no
-/// such switch.
+/// The other four do the same (those returning two columns return them
+/// as one record, since only single-column queries offer the switch).
 pub async fn complete_if_running(db: impl PgExecutor<'_>, done: &[Success]) -> Result<Vec<JobId>> {
     // Each job's token, result and progress, keyed by id in one jsonb
     // object: a row finds its own with one keyed lookup. (Parallel arrays
@@ -515,7 +513,7 @@ pub async fn fail_if_running(
     let messages: Vec<String> = failed.iter().map(|f| f.message.clone()).collect();
     let fatal: Vec<bool> = failed.iter().map(|f| f.fatal).collect();
     let retry_in: Vec<f64> = failed.iter().map(|f| f.retry_in.as_secs_f64()).collect();
-    let rows = sqlx::query!(
+    let rows = sqlx::query_scalar!(
         r#"UPDATE weir.jobs j
            SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
                             WHEN ($4::bool[])[array_position($1::uuid[], j.id)]
@@ -536,22 +534,22 @@ pub async fn fail_if_running(
                node_id = NULL, deadline = NULL
            WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
              AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]
-           RETURNING j.id, j.state::text AS "state!""#,
+           RETURNING (j.id, j.state::text) AS "row!: (Uuid, String)""#,
         &ids,
         &tokens,
         &messages,
         &fatal,
         &retry_in,
     )
+    .persistent(false)
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|r| {
-            let state = r
-                .state
+        .map(|(id, state)| {
+            let state = state
                 .parse::<JobState>()
                 .map_err(|e| Error::Config(e.to_string()))?;
-            Ok((JobId(r.id), state))
+            Ok((JobId(id), state))
         })
         .collect()
 }
@@ -590,7 +588,7 @@ pub async fn hand_back_if_running(
 ) -> Result<(Vec<String>, usize)> {
     let ids: Vec<Uuid> = jobs.iter().map(|(id, _)| id.0).collect();
     let tokens: Vec<Uuid> = jobs.iter().map(|(_, t)| t.0).collect();
-    let rows = sqlx::query!(
+    let rows = sqlx::query_scalar!(
         r#"UPDATE weir.jobs j
            SET state = CASE WHEN j.cancel_requested_at IS NULL
                             THEN 'available'::weir.job_state ELSE 'cancelled'::weir.job_state END,
@@ -602,17 +600,18 @@ pub async fn hand_back_if_running(
                progress = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE j.progress END
            WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
              AND j.claim_token = ($2::uuid[])[array_position($1::uuid[], j.id)]
-           RETURNING j.queue, j.state = 'available' AS "handed_back!""#,
+           RETURNING (j.queue, j.state = 'available') AS "row!: (String, bool)""#,
         &ids,
         &tokens,
     )
+    .persistent(false)
     .fetch_all(db)
     .await?;
     let matched = rows.len();
     let queues = rows
         .into_iter()
-        .filter(|r| r.handed_back)
-        .map(|r| r.queue)
+        .filter(|(_, handed_back)| *handed_back)
+        .map(|(queue, _)| queue)
         .collect();
     Ok((queues, matched))
 }
