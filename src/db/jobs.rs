@@ -48,6 +48,13 @@ struct JobRow {
     cancel_requested_at: Option<DateTime<Utc>>,
 }
 
+/// A job state as the database spells it (`state::text`).
+fn stored_state(state: &str) -> Result<JobState> {
+    state
+        .parse::<JobState>()
+        .map_err(|e| Error::Config(e.to_string()))
+}
+
 impl TryFrom<JobRow> for Job {
     type Error = Error;
     fn try_from(row: JobRow) -> Result<Job> {
@@ -57,10 +64,7 @@ impl TryFrom<JobRow> for Job {
             queue: row.queue,
             args: row.args,
             priority: row.priority,
-            state: row
-                .state
-                .parse::<JobState>()
-                .map_err(|e| Error::Config(e.to_string()))?,
+            state: stored_state(&row.state)?,
             attempt: row.attempt,
             max_attempts: row.max_attempts,
             run_at: row.run_at,
@@ -292,10 +296,7 @@ pub async fn insert_many_with_ids(
                     job.args.clone()
                 },
                 priority: row.priority,
-                state: row
-                    .state
-                    .parse::<JobState>()
-                    .map_err(|e| Error::Config(e.to_string()))?,
+                state: stored_state(&row.state)?,
                 attempt: row.attempt,
                 max_attempts: row.max_attempts,
                 run_at: row.run_at,
@@ -545,12 +546,7 @@ pub async fn fail_if_running(
     .fetch_all(db)
     .await?;
     rows.into_iter()
-        .map(|(id, state)| {
-            let state = state
-                .parse::<JobState>()
-                .map_err(|e| Error::Config(e.to_string()))?;
-            Ok((JobId(id), state))
-        })
+        .map(|(id, state)| Ok((JobId(id), stored_state(&state)?)))
         .collect()
 }
 
@@ -858,10 +854,7 @@ pub async fn rescue_orphaned_running(
                 } else {
                     RescueReason::TimedOut
                 },
-                state: r
-                    .state
-                    .parse::<JobState>()
-                    .map_err(|e| Error::Config(e.to_string()))?,
+                state: stored_state(&r.state)?,
             })
         })
         .collect()
