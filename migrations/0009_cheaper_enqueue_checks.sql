@@ -13,8 +13,10 @@
 --    so malloc gave it back to the kernel and asked for it again on the
 --    next call: `brk`/`munmap` took ~15% of the server's CPU per call in
 --    the profile. Same constraint names, so the errors (and their
---    translation in the REST API) are unchanged. Adding the checks scans
---    weir.jobs once under this migration's lock.
+--    translation in the REST API) are unchanged. The new checks are added
+--    NOT VALID, so this migration holds its exclusive lock on weir.jobs
+--    only for the catalog change; migration 0010 validates the existing
+--    rows without blocking enqueues and claims.
 --
 -- 2. weir.enqueue inserts into weir.jobs_live and wakes waiters itself. A
 --    job it inserts is never terminal, so it belongs in jobs_live; going
@@ -34,12 +36,12 @@
 ALTER TABLE weir.jobs
     DROP CONSTRAINT jobs_queue_name_valid,
     ADD CONSTRAINT jobs_queue_name_valid
-        CHECK (queue ~ '^[A-Za-z0-9_.:-]+$' AND length(queue) <= 128);
+        CHECK (queue ~ '^[A-Za-z0-9_.:-]+$' AND length(queue) <= 128) NOT VALID;
 
 ALTER TABLE weir.queues
     DROP CONSTRAINT queues_name_valid,
     ADD CONSTRAINT queues_name_valid
-        CHECK (name ~ '^[A-Za-z0-9_.:-]+$' AND length(name) <= 128);
+        CHECK (name ~ '^[A-Za-z0-9_.:-]+$' AND length(name) <= 128) NOT VALID;
 
 CREATE OR REPLACE FUNCTION weir.enqueue(
     kind text,

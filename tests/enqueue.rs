@@ -227,6 +227,20 @@ async fn queue_names_are_held_to_their_rule_at_the_edges(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(jobs, 8, "two statements x four accepted names");
+
+    // Every table of weir.jobs (parents and partitions) and weir.queues
+    // carries the check, validated (migration 0009 adds them NOT VALID,
+    // 0010 validates them).
+    let (tables, checks, unvalidated): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM pg_partition_tree('weir.jobs')) + 1,
+                count(*), count(*) FILTER (WHERE NOT c.convalidated)
+         FROM pg_constraint c
+         WHERE c.conname IN ('jobs_queue_name_valid', 'queues_name_valid')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((checks, unvalidated), (tables, 0));
 }
 
 #[sqlx::test]
