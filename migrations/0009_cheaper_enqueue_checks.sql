@@ -26,12 +26,19 @@
 --    trigger's machinery (the transition table, the AFTER-trigger queue,
 --    a second PL/pgSQL call and its SPI query) cost more than the question
 --    it asks; here the question is one sub-select in the INSERT's own
---    RETURNING, in the same plan. The answer and its use are those of the
---    trigger: an armed waiter of the job's queue when the job is
---    available, of the stager ('$stager') when it is scheduled; the same
---    advisory-lock gate; the same weir.notify_queues. Plain INSERTs into
---    weir.jobs still go through the trigger. weir.insert_job (the
---    unique_key path) is unchanged.
+--    RETURNING, in the same plan: is a waiter armed for the job's queue
+--    when the job is available, for the stager ('$stager') when it is
+--    scheduled? Plain INSERTs into weir.jobs still go through the trigger.
+--    weir.insert_job (the unique_key path) is unchanged.
+--
+-- 3. One wake-up mechanism. The advisory-lock gate of 0007 (only the
+--    transaction that takes a queue's lock disarms and notifies it; the
+--    others skip it at once instead of queueing on the waiter rows) moves
+--    into weir.notify_queues, so the trigger, weir.enqueue and the
+--    workers' own calls (stager, hand-backs, retries) share it: they ask
+--    "is a waiter armed?" cheaply and, if one is, call weir.notify_queues.
+--    A queue's lock is only taken when an armed waiter was seen, so a
+--    transaction that merely inserts never keeps another from waking it.
 
 ALTER TABLE weir.jobs
     DROP CONSTRAINT jobs_queue_name_valid,
@@ -76,8 +83,54 @@ BEGIN
                  AND w.queue = CASE WHEN j.state = 'available' THEN j.queue ELSE '$stager' END
                LIMIT 1)
     INTO new_id, waited;
-    IF waited IS NOT NULL AND pg_try_advisory_xact_lock(2003134834, hashtext(waited)) THEN
+    IF waited IS NOT NULL THEN
         PERFORM weir.notify_queues(ARRAY[waited]);
     END IF;
     RETURN new_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION weir.notify_queues(queues text[]) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    q text;
+    n integer := 0;
+BEGIN
+    FOR q IN SELECT DISTINCT u.q FROM unnest(queues) AS u(q) LOOP
+        CONTINUE WHEN NOT EXISTS (SELECT 1 FROM weir.waiters w WHERE w.armed AND w.queue = q);
+        -- Held to commit, never waited on (key: 'weir' in ASCII, the
+        -- queue). Failing it means another transaction is disarming this
+        -- queue and notifies when it commits (if it aborts, the waiter
+        -- stays armed for the next insert or the worker's fallback poll).
+        CONTINUE WHEN NOT pg_try_advisory_xact_lock(2003134834, hashtext(q));
+        WITH free AS (
+            SELECT w.node_id FROM weir.waiters w
+            WHERE w.armed AND w.queue = q
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE weir.waiters w SET armed = false
+        FROM free WHERE w.node_id = free.node_id AND w.queue = q AND w.armed;
+        IF FOUND THEN
+            PERFORM pg_notify('weir_jobs_available', q);
+            n := n + 1;
+        END IF;
+    END LOOP;
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION weir.notify_queues(text[]) IS 'NOTIFY weir_jobs_available (payload: queue name) for each given queue with an armed waiter, disarming it; a queue another transaction is disarming is skipped (that one notifies on commit). Returns how many queues were notified.';
+
+CREATE OR REPLACE FUNCTION weir.jobs_wake_on_insert() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    -- Usually nobody waits for what was inserted: one cheap look (0008).
+    PERFORM FROM weir.waiters w
+    WHERE w.armed
+      AND w.queue IN (SELECT CASE WHEN n.state = 'available' THEN n.queue ELSE '$stager' END
+                      FROM new_jobs n)
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.notify_queues(ARRAY(
+            SELECT DISTINCT CASE WHEN n.state = 'available' THEN n.queue ELSE '$stager' END
+            FROM new_jobs n));
+    END IF;
+    RETURN NULL;
 END $$;

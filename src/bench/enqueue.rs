@@ -11,8 +11,9 @@
 //! connections stay open from the warm-up to the last round, as a
 //! service's pool would. A worker node listens on the
 //! queue the whole time; the queue is paused, so the worker stays idle
-//! and re-arms its waiter after every wake-up: the case where the trigger
-//! actually sends NOTIFYs, not only checks for waiters.
+//! and re-arms its waiter after every wake-up: the case where inserts
+//! (through the trigger, or `weir.enqueue` itself) actually send NOTIFYs,
+//! not only check for waiters.
 //!
 //! Bulk: `bulk_jobs` jobs in statements of `bulk_batch` through weir's bulk
 //! enqueue (`enqueue_many_in`: defaults, triggers, the stored rows read
