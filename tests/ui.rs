@@ -95,8 +95,21 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
         return;
     }
 
+    // The worker's and web node's logs, shown when the test fails.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,weir::worker::watch=debug,sqlx=warn")
+        .with_test_writer()
+        .try_init();
+    // The worker and the web node share one pool, as under `weir dev`, of
+    // its default size (WEIR_DB_POOL_SIZE, 10): the test's own pool holds
+    // 5, and the two listeners (worker and web node) keep one each.
+    let node_pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(10)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .unwrap();
     let worker = RunningWorker::start(
-        &pool,
+        &node_pool,
         fast_config(&[("default", 4)]),
         weir::tasks::builtin(),
     );
@@ -107,8 +120,8 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let state = weir::api::AppState::new(
-        pool.clone(),
-        weir::api::events::JobEvents::start(pool.clone(), shutdown.clone())
+        node_pool.clone(),
+        weir::api::events::JobEvents::start(node_pool.clone(), shutdown.clone())
             .await
             .unwrap(),
         weir::api::ApiConfig {
@@ -147,14 +160,49 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     println!("{stdout}");
     eprintln!("{stderr}");
 
+    let passed = output.status.success() && stdout.contains("UI E2E PASSED");
+    if !passed {
+        print_diagnostics(&pool).await;
+    }
     shutdown.cancel();
     server.await.unwrap().unwrap();
     worker.stop().await;
+    node_pool.close().await;
 
     assert!(
-        output.status.success() && stdout.contains("UI E2E PASSED"),
+        passed,
         "the browser test failed ({}; its output is above); screenshots in {}",
         output.status,
         artifacts.display()
     );
+}
+
+/// What the database held when the browser test failed: every job that is
+/// not finished, and what each connection of the test database was doing.
+async fn print_diagnostics(pool: &PgPool) {
+    let jobs: Vec<(String,)> = sqlx::query_as(
+        "SELECT format('%s %s %s attempt %s cancel_requested %s node %s started %s errors %s',
+                       id, kind, state, attempt, cancel_requested_at, node_id, started_at, errors)
+         FROM weir.jobs WHERE state NOT IN ('succeeded', 'failed', 'cancelled')
+         ORDER BY created_at LIMIT 50",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    let activity: Vec<(String,)> = sqlx::query_as(
+        "SELECT format('%s %s wait %s/%s since %s: %s', pid, state, wait_event_type, wait_event,
+                       now() - state_change, left(query, 200))
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap_or_default();
+    eprintln!("--- unfinished jobs at the failure:");
+    for (line,) in jobs {
+        eprintln!("{line}");
+    }
+    eprintln!("--- connections of the test database:");
+    for (line,) in activity {
+        eprintln!("{line}");
+    }
 }
