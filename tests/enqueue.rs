@@ -413,3 +413,81 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
         .unwrap();
     assert_eq!(count, 700);
 }
+
+/// Milliseconds since the Unix epoch in a version 7 UUID, after checking
+/// its version and variant.
+fn v7_millis(id: uuid::Uuid) -> u64 {
+    assert_eq!(id.get_version_num(), 7, "{id} is not version 7");
+    assert_eq!(id.get_variant(), uuid::Variant::RFC4122, "{id}");
+    let (secs, nanos) = id.get_timestamp().expect("v7 has a timestamp").to_unix();
+    secs * 1000 + u64::from(nanos) / 1_000_000
+}
+
+#[sqlx::test]
+async fn every_enqueue_path_gives_unique_uuid_v7_ids_from_the_database_clock(pool: PgPool) {
+    let clock = || async {
+        let ms: i64 = sqlx::query_scalar(
+            "SELECT floor(date_part('epoch', clock_timestamp()) * 1000)::bigint",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        ms as u64
+    };
+    let before = clock().await;
+    let mut ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "INSERT INTO weir.jobs (kind) VALUES ('test.a'), ('test.b') RETURNING id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    ids.push(
+        sqlx::query_scalar("SELECT weir.enqueue('test.c')")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+    );
+    let client = Client::new(pool.clone());
+    ids.push(
+        client
+            .enqueue_job(&NewJob::new("test.d", json!({})))
+            .await
+            .unwrap()
+            .id
+            .0,
+    );
+    // Both bulk paths: a small batch (ids made inside the INSERT) and a
+    // large one (ids asked for first).
+    for n in [3, 600] {
+        let jobs = vec![NewJob::new("test.e", json!({})); n];
+        let stored = weir::enqueue_many_in(&pool, &jobs).await.unwrap();
+        ids.extend(stored.iter().map(|j| j.id.0));
+    }
+    ids.extend(
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT weir.uuid_v7() FROM generate_series(1, 5000)")
+            .fetch_all(&pool)
+            .await
+            .unwrap(),
+    );
+    let after = clock().await;
+
+    let unique: std::collections::HashSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "every id is different");
+    for id in &ids {
+        let ms = v7_millis(*id);
+        assert!(
+            (before..=after).contains(&ms),
+            "{id} carries {ms} ms, outside the database clock's {before}..={after}"
+        );
+    }
+    // Below the time, all but the version and variant bits are random:
+    // among 5,000 ids none of those 74 bits is always 0 or always 1.
+    let random = ((1u128 << 80) - 1) & !(0xFu128 << 76) & !(0x3u128 << 62);
+    let (mut ones, mut zeros) = (0u128, 0u128);
+    for id in &ids[ids.len() - 5000..] {
+        ones |= id.as_u128();
+        zeros |= !id.as_u128();
+    }
+    assert_eq!(ones & random, random, "a random bit is always 0");
+    assert_eq!(zeros & random, random, "a random bit is always 1");
+}
