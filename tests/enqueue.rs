@@ -356,6 +356,9 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
                     args: serde_json::Value::Null,
                     ..job
                 },
+                // Every default taken: queue, priority, max_attempts.
+                2 => NewJob::new(format!("test.k{}", i % 7), json!({"i": i})),
+                3 => job.timeout_seconds(30 + i as i32),
                 _ => job,
             }
         })
@@ -366,9 +369,18 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
     for (i, (job, given)) in stored.iter().zip(&jobs).enumerate() {
         assert!(ids.insert(job.id), "duplicate id {}", job.id);
         assert_eq!(job.kind, given.kind, "job {i}");
-        assert_eq!(Some(&job.queue), given.queue.as_ref(), "job {i}");
-        assert_eq!(Some(job.priority), given.priority, "job {i}");
-        assert_eq!(Some(job.max_attempts), given.max_attempts, "job {i}");
+        assert_eq!(
+            job.queue,
+            given.queue.as_deref().unwrap_or("default"),
+            "job {i}"
+        );
+        assert_eq!(job.priority, given.priority.unwrap_or(0), "job {i}");
+        assert_eq!(
+            job.max_attempts,
+            given.max_attempts.unwrap_or(20),
+            "job {i}"
+        );
+        assert_eq!(job.timeout_seconds, given.timeout_seconds, "job {i}");
         if i % 10 == 1 {
             assert_eq!(job.args, json!({}), "null args become {{}}");
         } else {
@@ -380,10 +392,9 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
             JobState::Available
         };
         assert_eq!(job.state, state, "job {i}");
-        // What was returned is what is stored.
+        // What was returned is what is stored, field by field.
         let read = weir::Client::new(pool.clone()).job(job.id).await.unwrap();
-        assert_eq!(read.args, job.args);
-        assert_eq!(read.queue, job.queue);
+        assert_eq!(&read, job, "job {i}");
     }
 
     // One refused job refuses the batch, inside the caller's transaction
