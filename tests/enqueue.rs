@@ -358,7 +358,7 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
                 },
                 // Every default taken: queue, priority, max_attempts.
                 2 => NewJob::new(format!("test.k{}", i % 7), json!({"i": i})),
-                3 => job.timeout_seconds(30 + i as i32),
+                3 => job.timeout_seconds(30 + i),
                 _ => job,
             }
         })
