@@ -576,3 +576,77 @@ async fn concurrent_large_enqueues_are_split_across_statements_and_all_kept(pool
     .unwrap();
     assert!(largest <= 13, "{largest} jobs of 600 KB in one statement");
 }
+
+/// A job subscribed to again while the removal of its last subscriber's
+/// watch row is on its way stays watched (its changes still send
+/// notifications, not only the 2 s safety re-read). The removal is held up
+/// on a row lock, so the re-subscription comes while it is in flight.
+#[sqlx::test]
+async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(pool: PgPool) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let events = weir::api::events::JobEvents::start(pool.clone(), stop.clone())
+        .await
+        .unwrap();
+    let id = weir::Client::new(pool.clone())
+        .enqueue_job(&weir::NewJob::new("test.nobody_serves", json!({})))
+        .await
+        .unwrap()
+        .id;
+    let watched = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM weir.watches WHERE job_id = $1")
+            .bind(id.0)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let removals_waiting = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'
+               AND query LIKE 'DELETE FROM weir.watches%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+
+    let first = events.subscribe(id).await.unwrap();
+    assert_eq!(watched().await, 1);
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM weir.watches WHERE job_id = $1 FOR UPDATE")
+        .bind(id.0)
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    drop(first);
+    eventually(Duration::from_secs(10), "the removal waiting", || async {
+        (removals_waiting().await == 1).then_some(())
+    })
+    .await;
+    let again = tokio::spawn({
+        let events = events.clone();
+        async move { events.subscribe(id).await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    lock.commit().await.unwrap();
+    let again = again.await.unwrap();
+    eventually(Duration::from_secs(10), "the removal done", || async {
+        (removals_waiting().await == 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        watched().await,
+        1,
+        "the watch row of a subscribed job is gone"
+    );
+
+    drop(again);
+    eventually(
+        Duration::from_secs(5),
+        "the last watch row removed",
+        || async { (watched().await == 0).then_some(()) },
+    )
+    .await;
+    stop.cancel();
+}

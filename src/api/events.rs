@@ -31,22 +31,25 @@ struct Entry {
     subscribers: usize,
 }
 
+/// Locks that order the writes of watch rows of one job (by a stripe of
+/// its id): the row of a job that is subscribed again while its last
+/// subscriber's removal is on its way is never deleted after it was
+/// added.
+const WRITE_STRIPES: usize = 16;
+
 /// The web node's fan-out of job notifications.
 pub struct JobEvents {
     pool: PgPool,
     node: NodeId,
     entries: Mutex<HashMap<JobId, Entry>>,
+    writes: [tokio::sync::Mutex<()>; WRITE_STRIPES],
 }
 
 impl JobEvents {
     /// Connects the listener and returns once LISTEN is active.
     pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Arc<Self>> {
         let node = NodeId(Uuid::new_v4());
-        let events = Arc::new(JobEvents {
-            pool: pool.clone(),
-            node,
-            entries: Mutex::new(HashMap::new()),
-        });
+        let events = Arc::new(JobEvents::new(pool.clone(), node));
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(JOB_EVENTS_CHANNEL).await?;
         let me = events.clone();
@@ -74,6 +77,26 @@ impl JobEvents {
             let _ = db::watches::remove_node(&me.pool, me.node).await;
         });
         Ok(events)
+    }
+
+    fn new(pool: PgPool, node: NodeId) -> Self {
+        JobEvents {
+            pool,
+            node,
+            entries: Mutex::new(HashMap::new()),
+            writes: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
+        }
+    }
+
+    fn write_lock(&self, id: JobId) -> &tokio::sync::Mutex<()> {
+        &self.writes[(id.0.as_u128() % WRITE_STRIPES as u128) as usize]
+    }
+
+    fn is_subscribed(&self, id: JobId) -> bool {
+        self.entries
+            .lock()
+            .expect("events poisoned")
+            .contains_key(&id)
     }
 
     fn bump(&self, id: JobId) {
@@ -111,6 +134,7 @@ impl JobEvents {
             rx,
         };
         if first {
+            let _order = self.write_lock(id).lock().await;
             db::watches::add(&self.pool, id, self.node).await?;
         }
         Ok(sub)
@@ -134,13 +158,11 @@ impl JobEvents {
         if last {
             let me = self.clone();
             tokio::spawn(async move {
-                // A new subscriber may have come meanwhile; its row stays.
-                if me
-                    .entries
-                    .lock()
-                    .expect("events poisoned")
-                    .contains_key(&id)
-                {
+                // A new subscriber may have come meanwhile: its row stays.
+                // One that comes after this look adds the row again once
+                // this removal is done (it waits for the same lock).
+                let _order = me.write_lock(id).lock().await;
+                if me.is_subscribed(id) {
                     return;
                 }
                 if let Err(e) = db::watches::remove(&me.pool, id, me.node).await {
@@ -177,10 +199,6 @@ impl JobEvents {
     /// A hub with no listener (for building the spec, and for tests that
     /// never wait).
     pub fn detached(pool: PgPool) -> Arc<Self> {
-        Arc::new(JobEvents {
-            pool,
-            node: NodeId(Uuid::new_v4()),
-            entries: Mutex::new(HashMap::new()),
-        })
+        Arc::new(JobEvents::new(pool, NodeId(Uuid::new_v4())))
     }
 }
