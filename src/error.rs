@@ -112,4 +112,36 @@ impl Error {
         matches!(self, Error::Database(e)
             if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("40001"))
     }
+
+    /// True when the database could not be reached or dropped the
+    /// connection: I/O errors, pool timeouts, SQLSTATE class 08
+    /// (connection exception) and 57P01-57P03 (the server is shutting
+    /// down, crashed or still starting). Trying again later may work.
+    pub fn is_connection_failure(&self) -> bool {
+        let Error::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_failures_to_reach_the_database_count_as_connection_failures() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert!(Error::from(sqlx::Error::Io(refused)).is_connection_failure());
+        assert!(Error::from(sqlx::Error::PoolTimedOut).is_connection_failure());
+        assert!(!Error::from(sqlx::Error::RowNotFound).is_connection_failure());
+        assert!(!Error::InvalidJob("no".into()).is_connection_failure());
+        assert!(!Error::Config("no".into()).is_connection_failure());
+    }
 }

@@ -176,11 +176,20 @@ fn one_line(s: &str) -> String {
 
 /// Connects the main pool; unless `no_migrate`, creates the database when
 /// missing and applies the migrations first.
+/// How long a node that starts while the database cannot be reached (it
+/// is restarting, or not up yet) waits for it before giving up.
+const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 async fn connect_and_migrate(db: &DbArgs, no_migrate: bool) -> Result<sqlx::PgPool> {
-    if !no_migrate {
-        crate::db::create_database_if_missing(&db.database_url).await?;
-    }
-    let pool = db.connect().await?;
+    let never = tokio_util::sync::CancellationToken::new();
+    let pool =
+        crate::db::retry_while_unreachable("connecting", &never, Some(STARTUP_WAIT), || async {
+            if !no_migrate {
+                crate::db::create_database_if_missing(&db.database_url).await?;
+            }
+            db.connect().await
+        })
+        .await?;
     if !no_migrate {
         crate::db::migrate(&pool).await?;
     }

@@ -87,6 +87,41 @@ pub fn async_commit_pool(pool: &PgPool, size: u32) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// Runs `attempt` until it succeeds, retrying while the database cannot be
+/// reached (a restart, a failover: see
+/// [`crate::Error::is_connection_failure`]) with a backoff from 100 ms to
+/// 5 s. Other errors return at once; so does the last connection failure
+/// once `stop` is cancelled or `give_up_after` has passed.
+pub async fn retry_while_unreachable<T, F, Fut>(
+    what: &str,
+    stop: &tokio_util::sync::CancellationToken,
+    give_up_after: Option<std::time::Duration>,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        match attempt().await {
+            Err(e) if e.is_connection_failure() => {
+                if stop.is_cancelled() || give_up_after.is_some_and(|g| started.elapsed() >= g) {
+                    return Err(e);
+                }
+                tracing::warn!(error = %e, retry_in = ?delay, "{what}: the database cannot be reached; retrying");
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// How many migrations have been applied successfully.
 pub async fn applied_migrations(pool: &PgPool) -> Result<i64> {
     // Not a checked macro: the table belongs to sqlx's migrator, and the

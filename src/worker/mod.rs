@@ -248,7 +248,12 @@ impl Worker {
             queues: serde_json::to_value(&queue_spec)?,
             kinds: kinds.clone(),
         };
-        registration.register(&pool).await?;
+        // A database that is restarting while the node starts is waited
+        // for, as it is once the node runs.
+        db::retry_while_unreachable("registering the node", &shutdown, None, || {
+            registration.register(&pool)
+        })
+        .await?;
 
         let names = config
             .queues
@@ -258,7 +263,11 @@ impl Worker {
         let wakeups = Arc::new(listener::Wakeups::new(names));
         // Background tasks stop on `background`, after the queues drained.
         let background = CancellationToken::new();
-        let listener = listener::start(&pool, wakeups.clone(), background.clone()).await?;
+        let listener =
+            db::retry_while_unreachable("starting the listener", &shutdown, None, || {
+                listener::start(&pool, wakeups.clone(), background.clone())
+            })
+            .await?;
 
         let (tx, rx) = mpsc::unbounded_channel();
         let give_up = CancellationToken::new();
