@@ -15,3 +15,17 @@ LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
             || '7' || substr(gen_random_uuid()::text, 16))::uuid
 $$;
 COMMENT ON FUNCTION weir.uuid_v7() IS 'A time-ordered UUID (version 7); the default of weir.jobs.id.';
+
+-- n ids at once, for a bulk enqueue that asks for its ids before its
+-- INSERT: the same layout, with the clock read once for all of them (they
+-- share one millisecond, as ids made within one millisecond do), so each
+-- id costs the random part and its assembly only.
+CREATE FUNCTION weir.uuid_v7s(n integer) RETURNS uuid[]
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE AS $$
+DECLARE
+    prefix text := lpad(to_hex(floor(date_part('epoch', clock_timestamp()) * 1000)::bigint), 12, '0') || '7';
+BEGIN
+    RETURN ARRAY(SELECT (prefix || substr(gen_random_uuid()::text, 16))::uuid
+                 FROM generate_series(1, n));
+END $$;
+COMMENT ON FUNCTION weir.uuid_v7s(integer) IS 'n time-ordered UUIDs (version 7) sharing one millisecond, as weir.uuid_v7() makes them: the ids a bulk enqueue asks for before its INSERT.';
