@@ -174,12 +174,13 @@ fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Connects the main pool; unless `no_migrate`, creates the database when
-/// missing and applies the migrations first.
 /// How long a node that starts while the database cannot be reached (it
 /// is restarting, or not up yet) waits for it before giving up.
 const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Connects the main pool, waiting up to [`STARTUP_WAIT`] for a database
+/// that cannot be reached; unless `no_migrate`, creates the database when
+/// missing and applies the migrations first.
 async fn connect_and_migrate(db: &DbArgs, no_migrate: bool) -> Result<sqlx::PgPool> {
     let never = tokio_util::sync::CancellationToken::new();
     let pool =
