@@ -650,3 +650,33 @@ async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(p
     .await;
     stop.cancel();
 }
+
+/// A web node's job events hub started while the database cannot be
+/// reached waits for it instead of failing the node's start.
+#[sqlx::test]
+async fn job_events_started_while_the_database_is_unreachable_wait_for_it(pool: PgPool) {
+    let mut gate = Gate::closed(&pool);
+    let gated = gate.pool(&pool);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let start = tokio::spawn(weir::api::events::JobEvents::start(
+        gated.clone(),
+        stop.clone(),
+    ));
+    // Several times the pool's acquire timeout.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    if start.is_finished() {
+        let err = start.await.unwrap().err();
+        panic!("the hub gave up while the database was unreachable: {err:?}");
+    }
+
+    gate.open().await;
+    let events = tokio::time::timeout(Duration::from_secs(20), start)
+        .await
+        .expect("the hub started once the database was back")
+        .unwrap()
+        .unwrap();
+    drop(events);
+    stop.cancel();
+    gated.close().await;
+    gate.finish().await;
+}

@@ -465,22 +465,8 @@ async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPoo
 /// then runs jobs; it does not exit with the connection error.
 #[sqlx::test]
 async fn a_worker_started_while_the_database_is_unreachable_waits_for_it(pool: PgPool) {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let real = pool.connect_options();
-    let target = format!("{}:{}", real.get_host(), real.get_port());
-    // A free loopback port with nothing listening: connections are refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let gated = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(5)
-        .acquire_timeout(Duration::from_millis(500))
-        .connect_lazy_with((*real).clone().host("127.0.0.1").port(port));
-
+    let mut gate = Gate::closed(&pool);
+    let gated = gate.pool(&pool);
     let recorder = Recorder::default();
     let worker = RunningWorker::start(&gated, fast_config(&[("default", 2)]), registry(&recorder));
     // Several times the pool's acquire timeout.
@@ -491,37 +477,11 @@ async fn a_worker_started_while_the_database_is_unreachable_waits_for_it(pool: P
         worker.handle.await
     );
 
-    // The database comes back: the port forwards to PostgreSQL.
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let open = Arc::new(AtomicUsize::new(0));
-    let forward = tokio::spawn({
-        let open = open.clone();
-        async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let target = target.clone();
-                let open = open.clone();
-                open.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
-                    }
-                    open.fetch_sub(1, Ordering::SeqCst);
-                });
-            }
-        }
-    });
+    gate.open().await;
     let id = enqueue(&pool, NewJob::new("test.record", json!({}))).await;
     wait_for_state(&pool, id, JobState::Succeeded, Duration::from_secs(20)).await;
 
     worker.stop().await;
     gated.close().await;
-    eventually(
-        Duration::from_secs(10),
-        "the forwarded connections closed",
-        || async { (open.load(Ordering::SeqCst) == 0).then_some(()) },
-    )
-    .await;
-    forward.abort();
+    gate.finish().await;
 }

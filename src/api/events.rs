@@ -46,12 +46,24 @@ pub struct JobEvents {
 }
 
 impl JobEvents {
-    /// Connects the listener and returns once LISTEN is active.
+    /// Connects the listener and returns once LISTEN is active (waiting
+    /// for a database that cannot be reached, until `shutdown`).
     pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Arc<Self>> {
         let node = NodeId(Uuid::new_v4());
         let events = Arc::new(JobEvents::new(pool.clone(), node));
-        let mut listener = PgListener::connect_with(&pool).await?;
-        listener.listen(JOB_EVENTS_CHANNEL).await?;
+        // A database that is restarting while the web node starts is
+        // waited for, as the listener below does once it runs.
+        let mut listener = db::retry_while_unreachable(
+            "starting the job events listener",
+            &shutdown,
+            None,
+            || async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                listener.listen(JOB_EVENTS_CHANNEL).await?;
+                Ok(listener)
+            },
+        )
+        .await?;
         let me = events.clone();
         tokio::spawn(async move {
             loop {

@@ -380,3 +380,84 @@ pub fn full_registry(recorder: &Recorder) -> Registry {
     r.register(Echo).register(recorder.clone());
     r
 }
+
+/// A loopback port in front of the test's PostgreSQL that refuses
+/// connections until [`Gate::open`], then forwards them: a database that
+/// cannot be reached (as while it restarts), then can.
+pub struct Gate {
+    port: u16,
+    target: String,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+    forward: Option<JoinHandle<()>>,
+}
+
+impl Gate {
+    /// A free port with nothing listening on it yet.
+    pub fn closed(pool: &PgPool) -> Gate {
+        let real = pool.connect_options();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Gate {
+            port,
+            target: format!("{}:{}", real.get_host(), real.get_port()),
+            connections: Default::default(),
+            forward: None,
+        }
+    }
+
+    /// A lazy pool on the test's database through the gate, whose
+    /// acquires give up after 500 ms.
+    pub fn pool(&self, pool: &PgPool) -> PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(5)
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy_with(
+                (*pool.connect_options())
+                    .clone()
+                    .host("127.0.0.1")
+                    .port(self.port),
+            )
+    }
+
+    /// Starts forwarding connections to PostgreSQL.
+    pub async fn open(&mut self) {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .unwrap();
+        let (target, connections) = (self.target.clone(), self.connections.clone());
+        self.forward = Some(tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let (target, connections) = (target.clone(), connections.clone());
+                connections.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                    connections.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        }));
+    }
+
+    /// Once every pool through the gate is closed: waits for the forwarded
+    /// connections to end (so the test database can be dropped).
+    pub async fn finish(self) {
+        let connections = self.connections.clone();
+        eventually(
+            Duration::from_secs(10),
+            "the forwarded connections closed",
+            || {
+                let n = connections.load(std::sync::atomic::Ordering::SeqCst);
+                async move { (n == 0).then_some(()) }
+            },
+        )
+        .await;
+        if let Some(f) = self.forward {
+            f.abort();
+        }
+    }
+}
