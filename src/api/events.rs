@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -57,11 +56,7 @@ impl JobEvents {
             "starting the job events listener",
             &shutdown,
             None,
-            || async {
-                let mut listener = PgListener::connect_with(&pool).await?;
-                listener.listen(JOB_EVENTS_CHANNEL).await?;
-                Ok(listener)
-            },
+            || db::listen(&pool, JOB_EVENTS_CHANNEL),
         )
         .await?;
         let me = events.clone();

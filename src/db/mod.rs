@@ -87,6 +87,14 @@ pub fn async_commit_pool(pool: &PgPool, size: u32) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// A connection of `pool`'s, kept apart from it, that LISTENs on
+/// `channel`: returns once LISTEN is active.
+pub async fn listen(pool: &PgPool, channel: &str) -> Result<sqlx::postgres::PgListener> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(channel).await?;
+    Ok(listener)
+}
+
 /// Runs `attempt` until it succeeds, retrying while the database cannot be
 /// reached (a restart, a failover: see
 /// [`crate::Error::is_connection_failure`]) with a backoff from 100 ms to

@@ -13,6 +13,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::db;
 use crate::db::waiters::JOBS_AVAILABLE_CHANNEL;
 use crate::error::Result;
 
@@ -62,8 +63,7 @@ pub async fn start(
     wakeups: Arc<Wakeups>,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(JOBS_AVAILABLE_CHANNEL).await?;
+    let mut listener = db::listen(pool, JOBS_AVAILABLE_CHANNEL).await?;
     let pool = pool.clone();
     Ok(tokio::spawn(async move {
         loop {
@@ -78,15 +78,12 @@ pub async fn start(
                     _ = shutdown.cancelled() => return,
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 }
-                match PgListener::connect_with(&pool).await {
-                    Ok(mut l) => match l.listen(JOBS_AVAILABLE_CHANNEL).await {
-                        Ok(()) => {
-                            listener = l;
-                            break;
-                        }
-                        Err(e) => tracing::warn!(error = %e, "LISTEN failed; retrying"),
-                    },
-                    Err(e) => tracing::warn!(error = %e, "listener cannot connect; retrying"),
+                match db::listen(&pool, JOBS_AVAILABLE_CHANNEL).await {
+                    Ok(l) => {
+                        listener = l;
+                        break;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "listener cannot LISTEN again; retrying"),
                 }
             }
             wakeups.wake_all();
