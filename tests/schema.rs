@@ -1,6 +1,7 @@
 //! The schema explains itself in psql: every object of schema `weir` has a
-//! COMMENT (tables, views, columns, functions, triggers, indexes; partition
-//! children of a commented index and primary keys excepted).
+//! COMMENT (tables, views, columns, functions, triggers, indexes, enum and
+//! domain types; partition children of a commented index and primary keys
+//! excepted).
 
 use sqlx::PgPool;
 
@@ -22,7 +23,7 @@ async fn every_object_in_schema_weir_has_a_comment(pool: PgPool) {
         WHERE n.nspname = 'weir' AND obj_description(p.oid, 'pg_proc') IS NULL
         UNION ALL
         SELECT 'type ' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-        WHERE n.nspname = 'weir' AND t.typtype = 'e' AND obj_description(t.oid, 'pg_type') IS NULL
+        WHERE n.nspname = 'weir' AND t.typtype IN ('e', 'd') AND obj_description(t.oid, 'pg_type') IS NULL
         UNION ALL
         SELECT 'trigger ' || t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
         JOIN pg_namespace n ON n.oid = c.relnamespace

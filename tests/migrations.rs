@@ -1,0 +1,165 @@
+//! Upgrades: migrations applied to a database that already holds jobs.
+
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+use weir::db::MIGRATOR;
+
+mod common;
+
+/// Every table and index of schema `weir` with its storage file: a rewrite
+/// or a rebuild gives a relation a new one.
+async fn storage(pool: &PgPool) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT c.relname::text, c.relfilenode::int8 FROM pg_class c
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname = 'weir' AND c.relkind IN ('r', 'i', 't') ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+type Row = (
+    Uuid,
+    String,
+    String,
+    Value,
+    Value,
+    Option<Value>,
+    i32,
+    Option<i32>,
+    Option<String>,
+    String,
+);
+
+async fn jobs(pool: &PgPool) -> Vec<Row> {
+    sqlx::query_as(
+        "SELECT id, kind::text, queue, args::jsonb, errors::jsonb, progress::jsonb,
+                max_attempts::int4, timeout_seconds::int4, unique_key, state::text
+         FROM weir.jobs ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Migration 0012 moves six single-column checks of weir.jobs to domains.
+/// On a database that holds live and finished jobs it must be a catalog
+/// change only (no table rewritten, no index rebuilt: either would hold
+/// an exclusive lock on every stored job for the length of a full copy),
+/// keep every row as it was, and go on refusing bad values under the old
+/// constraint names.
+#[sqlx::test(migrations = false)]
+async fn column_checks_become_domains_without_rewriting_stored_jobs(pool: PgPool) {
+    MIGRATOR.run_to(11, &pool).await.unwrap();
+    sqlx::query(
+        "INSERT INTO weir.jobs (kind, queue, args, unique_key, timeout_seconds, max_attempts)
+         SELECT 'kind.' || i % 3, 'q' || i % 2, jsonb_build_object('i', i),
+                CASE WHEN i % 4 = 0 THEN 'key-' || i END,
+                CASE WHEN i % 5 = 0 THEN 30 END, 3
+         FROM generate_series(1, 200) i",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE weir.jobs SET state = 'succeeded', attempt = 1, finished_at = now(),
+                progress = '{\"done\": 1}'
+         WHERE id IN (SELECT id FROM weir.jobs_live ORDER BY id LIMIT 120)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let rows = jobs(&pool).await;
+    assert_eq!(rows.len(), 200);
+    let finished: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs_finished")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(finished, 120, "jobs in both partitions");
+    let files = storage(&pool).await;
+
+    MIGRATOR.run(&pool).await.unwrap();
+
+    assert_eq!(
+        storage(&pool).await,
+        files,
+        "no table rewritten, no index rebuilt"
+    );
+    assert_eq!(jobs(&pool).await, rows, "every job as it was");
+    let types: Vec<(String, String)> = sqlx::query_as(
+        "SELECT a.attname::text, format_type(a.atttypid, NULL) FROM pg_attribute a
+         WHERE a.attrelid = 'weir.jobs'::regclass
+           AND a.attname IN ('kind', 'args', 'errors', 'progress', 'timeout_seconds', 'max_attempts')
+         ORDER BY a.attnum",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let want = [
+        ("kind", "weir.job_kind"),
+        ("args", "weir.job_args"),
+        ("max_attempts", "weir.job_max_attempts"),
+        ("timeout_seconds", "weir.job_timeout_seconds"),
+        ("progress", "weir.job_progress"),
+        ("errors", "weir.job_errors"),
+    ];
+    assert_eq!(
+        types,
+        want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec()
+    );
+
+    // The old names still refuse bad values, on stored jobs too.
+    let id = rows[0].0;
+    for (sql, constraint) in [
+        (
+            "UPDATE weir.jobs SET progress = '[1]' WHERE id = $1",
+            "jobs_progress_is_object",
+        ),
+        (
+            "UPDATE weir.jobs SET errors = '{}' WHERE id = $1",
+            "jobs_errors_is_array",
+        ),
+        (
+            "UPDATE weir.jobs SET args = 'null' WHERE id = $1",
+            "jobs_args_is_object",
+        ),
+        (
+            "UPDATE weir.jobs SET kind = ' ' WHERE id = $1",
+            "jobs_kind_not_empty",
+        ),
+        (
+            "UPDATE weir.jobs SET max_attempts = 0 WHERE id = $1",
+            "jobs_max_attempts_positive",
+        ),
+        (
+            "UPDATE weir.jobs SET timeout_seconds = -1 WHERE id = $1",
+            "jobs_timeout_positive",
+        ),
+    ] {
+        let err = sqlx::query(sql).bind(id).execute(&pool).await.unwrap_err();
+        let db = err.as_database_error().expect("a database error");
+        assert_eq!(db.constraint(), Some(constraint), "{sql}: {err}");
+        assert_eq!(db.code().as_deref(), Some("23514"), "{sql}: {err}");
+    }
+    assert_eq!(jobs(&pool).await, rows, "nothing changed by the refusals");
+
+    // The view that read the columns answers as before, comments kept.
+    let (queues, succeeded, unserved): (i64, i64, Vec<String>) = sqlx::query_as(
+        "SELECT count(*), sum(succeeded)::int8,
+                (SELECT unserved_kinds FROM weir.queue_stats WHERE queue = 'q0')
+         FROM weir.queue_stats",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((queues, succeeded), (2, 120));
+    assert_eq!(unserved, ["kind.0", "kind.1", "kind.2"]);
+    let comment: Option<String> =
+        sqlx::query_scalar("SELECT col_description('weir.queue_stats'::regclass, 1)")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(comment.as_deref(), Some("Queue name."));
+}
