@@ -212,22 +212,26 @@ async fn guard<E: Endpoint>(
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        let too_large = Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request body is over the limit of {} bytes",
-                config.body_limit
-            ),
-        );
+        // Built only when refused: most requests never need it.
+        let too_large = || {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the request body is over the limit of {} bytes",
+                    config.body_limit
+                ),
+            )
+            .into_response()
+        };
         if declared.is_some_and(|n| n > config.body_limit) {
             record(req.method(), &path, StatusCode::PAYLOAD_TOO_LARGE);
-            return Ok(too_large.into_response());
+            return Ok(too_large());
         }
         match req.take_body().into_bytes_limit(config.body_limit).await {
             Ok(bytes) => req.set_body(bytes),
             Err(_) => {
                 record(req.method(), &path, StatusCode::PAYLOAD_TOO_LARGE);
-                return Ok(too_large.into_response());
+                return Ok(too_large());
             }
         }
     }
