@@ -1,4 +1,4 @@
--- Six single-column checks of weir.jobs become domain constraints: same
+-- Five single-column checks of weir.jobs become domain constraints: same
 -- names, same rules, a fraction of the cost per statement.
 --
 -- PostgreSQL 15 keeps a table's CHECK constraints as stored expression
@@ -11,14 +11,17 @@
 -- single-user backend, 1,000 calls, fsync off), a one-row `INSERT INTO
 -- weir.jobs (kind, queue) VALUES (...)` took ~584k instructions, ~340k of
 -- them in ExecConstraints (~260k in stringToNode alone), and `SELECT
--- weir.enqueue(...)` ~640k. With these six checks as domain constraints:
--- ~464k and ~522k.
+-- weir.enqueue(...)` ~640k. With these five checks as domain constraints:
+-- ~471k and ~530k.
 --
--- Which checks: those on kind, args, errors, progress, timeout_seconds and
--- max_attempts. The queue and unique_key checks stay on the table: both
--- columns are indexed, and changing an indexed column's type rebuilds its
--- indexes (every finished job's queue index) under an exclusive lock. The
--- three checks that tie several columns together
+-- Which checks: those on kind, args, errors, progress and timeout_seconds.
+-- The queue and unique_key checks stay on the table: both columns are
+-- indexed, and changing an indexed column's type rebuilds its indexes
+-- (every finished job's queue index) under an exclusive lock. So does
+-- jobs_max_attempts_positive: max_attempts also appears in
+-- jobs_attempt_within_max, and changing the type of a column a table check
+-- reads re-adds that check, which scans every stored job under the
+-- exclusive lock. The three checks that tie several columns together
 -- (jobs_attempt_within_max, jobs_finished_at_iff_terminal,
 -- jobs_running_has_claim) cannot be domains.
 --
@@ -35,14 +38,15 @@
 -- How it stays cheap on a large weir.jobs: the domains are created
 -- without constraints, so changing the columns' types to them is a
 -- catalog change only (a domain over the column's own type needs no
--- rewrite, and no index covers these columns); the constraints are then
+-- rewrite, and no index or remaining table check reads these columns);
+-- the constraints are then
 -- added to the domains NOT VALID, which checks every new value but does
 -- not scan the stored rows. Those rows were held to the same rules by the
 -- table checks dropped here (validated constraints), so there is nothing
 -- to find; validating would hold a SHARE lock on weir.jobs (blocking
 -- enqueues) for a full scan. The exclusive lock on weir.jobs is held for
 -- the catalog changes only (tests/migrations.rs checks that no table or
--- index gets new storage). weir.queue_stats reads kind, so it is pointed
+-- index gets new storage and that no stored job is read). weir.queue_stats reads kind, so it is pointed
 -- away from the columns while their types change and then redefined as in
 -- 0006 (its own columns stay text), keeping its comments.
 
@@ -61,8 +65,7 @@ ALTER TABLE weir.jobs
     DROP CONSTRAINT jobs_args_is_object,
     DROP CONSTRAINT jobs_errors_is_array,
     DROP CONSTRAINT jobs_progress_is_object,
-    DROP CONSTRAINT jobs_timeout_positive,
-    DROP CONSTRAINT jobs_max_attempts_positive;
+    DROP CONSTRAINT jobs_timeout_positive;
 
 -- 3. The domains, empty for now, and the columns' new types.
 CREATE DOMAIN weir.job_kind AS text;
@@ -70,15 +73,13 @@ CREATE DOMAIN weir.job_args AS jsonb;
 CREATE DOMAIN weir.job_errors AS jsonb;
 CREATE DOMAIN weir.job_progress AS jsonb;
 CREATE DOMAIN weir.job_timeout_seconds AS integer;
-CREATE DOMAIN weir.job_max_attempts AS integer;
 
 ALTER TABLE weir.jobs
     ALTER COLUMN kind TYPE weir.job_kind,
     ALTER COLUMN args TYPE weir.job_args,
     ALTER COLUMN errors TYPE weir.job_errors,
     ALTER COLUMN progress TYPE weir.job_progress,
-    ALTER COLUMN timeout_seconds TYPE weir.job_timeout_seconds,
-    ALTER COLUMN max_attempts TYPE weir.job_max_attempts;
+    ALTER COLUMN timeout_seconds TYPE weir.job_timeout_seconds;
 
 -- 4. The rules, under their old names.
 ALTER DOMAIN weir.job_kind ADD CONSTRAINT jobs_kind_not_empty
@@ -91,15 +92,12 @@ ALTER DOMAIN weir.job_progress ADD CONSTRAINT jobs_progress_is_object
     CHECK (jsonb_typeof(VALUE) = 'object') NOT VALID;
 ALTER DOMAIN weir.job_timeout_seconds ADD CONSTRAINT jobs_timeout_positive
     CHECK (VALUE > 0) NOT VALID;
-ALTER DOMAIN weir.job_max_attempts ADD CONSTRAINT jobs_max_attempts_positive
-    CHECK (VALUE >= 1) NOT VALID;
 
 COMMENT ON DOMAIN weir.job_kind IS 'weir.jobs.kind: not blank, at most 255 characters (jobs_kind_not_empty).';
 COMMENT ON DOMAIN weir.job_args IS 'weir.jobs.args: a JSON object (jobs_args_is_object).';
 COMMENT ON DOMAIN weir.job_errors IS 'weir.jobs.errors: a JSON array (jobs_errors_is_array).';
 COMMENT ON DOMAIN weir.job_progress IS 'weir.jobs.progress: a JSON object (jobs_progress_is_object).';
 COMMENT ON DOMAIN weir.job_timeout_seconds IS 'weir.jobs.timeout_seconds: positive (jobs_timeout_positive).';
-COMMENT ON DOMAIN weir.job_max_attempts IS 'weir.jobs.max_attempts: at least 1 (jobs_max_attempts_positive).';
 
 -- 5. The view as in 0006, its own columns still text.
 CREATE OR REPLACE VIEW weir.queue_stats AS
