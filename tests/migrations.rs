@@ -20,23 +20,26 @@ async fn storage(pool: &PgPool) -> Vec<(String, i64)> {
     .unwrap()
 }
 
-type Row = (
-    Uuid,
-    String,
-    String,
-    Value,
-    Value,
-    Option<Value>,
-    i32,
-    Option<i32>,
-    Option<String>,
-    String,
-);
+/// A stored job's columns that migration 0012 retypes or must leave alone.
+#[derive(Debug, PartialEq, sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    kind: String,
+    queue: String,
+    args: Value,
+    errors: Value,
+    progress: Option<Value>,
+    max_attempts: i32,
+    timeout_seconds: Option<i32>,
+    unique_key: Option<String>,
+    state: String,
+}
 
 async fn jobs(pool: &PgPool) -> Vec<Row> {
     sqlx::query_as(
-        "SELECT id, kind::text, queue, args::jsonb, errors::jsonb, progress::jsonb,
-                max_attempts::int4, timeout_seconds::int4, unique_key, state::text
+        "SELECT id, kind::text AS kind, queue, args::jsonb AS args, errors::jsonb AS errors,
+                progress::jsonb AS progress, max_attempts::int4 AS max_attempts,
+                timeout_seconds::int4 AS timeout_seconds, unique_key, state::text AS state
          FROM weir.jobs ORDER BY id",
     )
     .fetch_all(pool)
@@ -138,9 +141,9 @@ async fn column_checks_become_domains_without_rewriting_stored_jobs(pool: PgPool
     // one, whose attempt 0 leaves jobs_max_attempts_positive to answer).
     let id = rows
         .iter()
-        .find(|r| r.9 == "available")
+        .find(|r| r.state == "available")
         .expect("a live job")
-        .0;
+        .id;
     for (sql, constraint) in [
         (
             "UPDATE weir.jobs SET progress = '[1]' WHERE id = $1",
