@@ -22,7 +22,7 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub async fn collect(conn: &mut PgConnection, o: &Options) -> Result<Self> {
+    pub async fn collect(conn: &mut PgConnection, o: &Options, checkpoints: bool) -> Result<Self> {
         let postgres = db::bench::server_version(&mut *conn).await?;
         let settings = db::bench::non_default_settings(&mut *conn).await?;
         let sizes = vec![
@@ -68,6 +68,14 @@ impl Environment {
                     o.bulk_jobs,
                     o.bulk_batch
                 ),
+            ),
+            (
+                "between scenarios",
+                if checkpoints {
+                    "CHECKPOINT".to_string()
+                } else {
+                    "nothing (CHECKPOINT not permitted)".to_string()
+                },
             ),
         ];
         Ok(Environment {

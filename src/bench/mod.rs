@@ -383,10 +383,22 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
         pool.close().await;
     }
     let mut conn = scratch.connect().await?;
-    let environment = env::Environment::collect(&mut conn, o).await?;
-    drop(conn);
+    // Each scenario starts with no dirty pages left by the one before (a
+    // burn-down leaves ~200 MB to write), so none is measured while the
+    // server writes out another's work.
+    let checkpoints = db::bench::checkpoint(&mut conn).await?;
+    if !checkpoints {
+        tracing::warn!(
+            "this role may not CHECKPOINT (needs superuser or pg_checkpoint): \
+             a scenario may run while the previous one's writes are flushed"
+        );
+    }
+    let environment = env::Environment::collect(&mut conn, o, checkpoints).await?;
     let mut sections = Vec::new();
     for s in &o.scenarios {
+        if checkpoints {
+            db::bench::checkpoint(&mut conn).await?;
+        }
         tracing::info!(scenario = s.name(), "running");
         let section = match s {
             Scenario::Ceiling => ceiling::run(scratch, o).await?,

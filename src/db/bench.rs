@@ -72,6 +72,19 @@ pub async fn reset_jobs(db: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
+/// Writes every dirty page out now (`CHECKPOINT`), so that a scenario
+/// does not pay for the writes of the one before it. False when the role
+/// may not (it needs superuser or membership in `pg_checkpoint`).
+pub async fn checkpoint(db: &mut PgConnection) -> Result<bool> {
+    match sqlx::query("CHECKPOINT").execute(db).await {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") => {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Refreshes planner statistics and the visibility map of the live jobs
 /// (this server may run with autovacuum off; a backlog would normally
 /// have been analyzed by the time a worker drains it).
