@@ -460,6 +460,54 @@ async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPoo
     );
 }
 
+#[sqlx::test]
+async fn a_queue_fed_faster_than_its_linger_sends_few_wake_ups(pool: PgPool) {
+    // Jobs arrive every millisecond or two and are run at once: each drain
+    // lingers, its second look finds the next job, and the waiter is
+    // seldom armed, so few inserts send a NOTIFY. A drained queue arms
+    // without lingering only while lingers keep finding nothing; a
+    // notification that comes sooner after arming than a linger lasts
+    // turns lingering back on.
+    let recorder = Recorder::default();
+    // Enough slots that a claim is never cut short by busy ones: every
+    // claim that finds fewer jobs than free slots drains the queue.
+    let mut config = fast_config(&[("default", 50)]);
+    config.poll_interval = Duration::from_secs(60);
+    let worker = RunningWorker::start(&pool, config, registry(&recorder));
+    wait_until_idle(&pool, worker.node, "default").await;
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    let mut inserted = 0;
+    // Bounded by `until`.
+    while std::time::Instant::now() < until {
+        sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('test.record')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        inserted += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut notifications = 0;
+    // Everything sent during the loop is buffered; stop at the first gap.
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await {
+        notifications += 1;
+    }
+    eventually(Duration::from_secs(20), "every job run", || async {
+        (recorder.runs().len() >= inserted).then_some(())
+    })
+    .await;
+    worker.stop().await;
+    assert!(inserted > 100, "only {inserted} inserts in 2 s");
+    assert!(
+        notifications * 4 < inserted,
+        "{notifications} NOTIFYs for {inserted} inserts in 2 s"
+    );
+}
+
 /// A worker node that starts while the database cannot be reached (its
 /// port refuses connections, as while PostgreSQL restarts) waits for it,
 /// then runs jobs; it does not exit with the connection error.

@@ -6,6 +6,10 @@
 //! committed just before arming was not announced), then sleeps until a
 //! notification, the fallback poll or shutdown. A queue whose wake-ups
 //! keep finding nothing lingers longer before re-arming ([`rearm_delay`]).
+//! A queue whose lingers find nothing (jobs come one at a time, further
+//! apart than a linger) arms at once instead, until a notification comes
+//! sooner after arming than a linger lasts: one look fewer between a job
+//! and the next one's wake-up, which counts when the server is slow.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,11 +64,26 @@ impl Runner {
         // wake-up was a notification that has found none yet.
         let mut empty_wakes = 0u32;
         let mut notified = false;
+        // Whether lingering pays off here: its look found work, or a
+        // notification came sooner after arming than a linger lasts. When
+        // it does not (jobs arrive one at a time, further apart than the
+        // linger), a drained queue arms at once: one look fewer between a
+        // job and the waiter being armed again for the next one.
+        let mut linger_pays = true;
+        let mut armed_at = std::time::Instant::now();
+        let mut lingering = false;
         let name = &self.queue.name;
         loop {
             while executions.try_join_next().is_some() {}
             if !maybe_more {
-                if !armed && !lingered {
+                if lingering {
+                    // The look after a linger found nothing.
+                    lingering = false;
+                    if empty_wakes == 0 {
+                        linger_pays = false;
+                    }
+                }
+                if !armed && !lingered && (linger_pays || empty_wakes > 0 || notified) {
                     lingered = true;
                     maybe_more = true;
                     if notified {
@@ -75,12 +94,14 @@ impl Runner {
                         _ = self.stop.cancelled() => break,
                         _ = tokio::time::sleep(rearm_delay(empty_wakes)) => {}
                     }
+                    lingering = true;
                     continue;
                 }
                 if !armed {
                     match db::waiters::arm(&self.fast, self.env.node, name).await {
                         Ok(()) => {
                             armed = true;
+                            armed_at = std::time::Instant::now();
                             maybe_more = true;
                             continue;
                         }
@@ -91,7 +112,13 @@ impl Runner {
                 }
                 tokio::select! {
                     _ = self.stop.cancelled() => break,
-                    _ = self.wake.notified() => notified = true,
+                    _ = self.wake.notified() => {
+                        notified = true;
+                        if armed_at.elapsed() < REARM_DELAY {
+                            // A linger would have found this job unannounced.
+                            linger_pays = true;
+                        }
+                    }
                     _ = tokio::time::sleep(self.env.config.poll_interval) => empty_wakes = 0,
                 }
                 // Whatever woke us, the waiter row may be disarmed now.
@@ -121,6 +148,10 @@ impl Runner {
             match claimed {
                 Ok(jobs) => {
                     maybe_more = jobs.len() == want;
+                    if lingering && !jobs.is_empty() {
+                        lingering = false;
+                        linger_pays = true;
+                    }
                     if !jobs.is_empty() {
                         // Ran out after finding work: linger before arming.
                         lingered = false;
