@@ -416,6 +416,33 @@ async fn handler_progress_is_stored_on_the_job(pool: PgPool) {
     assert_eq!(done.progress.unwrap().done, Some(10));
 }
 
+/// Inserts a `test.record` job into `default` about every millisecond for
+/// 2 s; returns how many, and how many NOTIFYs on `weir_jobs_available`
+/// they caused.
+async fn steady_inserts_and_their_wake_ups(pool: &PgPool) -> (usize, usize) {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool)
+        .await
+        .unwrap();
+    listener.listen("weir_jobs_available").await.unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(2);
+    let mut inserted = 0;
+    // Bounded by `until`.
+    while std::time::Instant::now() < until {
+        sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('test.record')")
+            .execute(pool)
+            .await
+            .unwrap();
+        inserted += 1;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let mut notifications = 0;
+    // Everything sent during the loop is buffered; stop at the first gap.
+    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await {
+        notifications += 1;
+    }
+    (inserted, notifications)
+}
+
 #[sqlx::test]
 async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPool) {
     // Each notification finds nothing (the queue is paused), so the worker
@@ -430,27 +457,7 @@ async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPoo
         .execute(&pool)
         .await
         .unwrap();
-    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
-        .await
-        .unwrap();
-    listener.listen("weir_jobs_available").await.unwrap();
-
-    let until = std::time::Instant::now() + Duration::from_secs(2);
-    let mut inserted = 0;
-    // Bounded by `until`.
-    while std::time::Instant::now() < until {
-        sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('test.record')")
-            .execute(&pool)
-            .await
-            .unwrap();
-        inserted += 1;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let mut notifications = 0;
-    // Everything sent during the loop is buffered; stop at the first gap.
-    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await {
-        notifications += 1;
-    }
+    let (inserted, notifications) = steady_inserts_and_their_wake_ups(&pool).await;
     worker.stop().await;
     assert!(inserted > 100, "only {inserted} inserts in 2 s");
     assert!(notifications >= 1, "the paused worker was never woken");
@@ -475,27 +482,7 @@ async fn a_queue_fed_faster_than_its_linger_sends_few_wake_ups(pool: PgPool) {
     config.poll_interval = Duration::from_secs(60);
     let worker = RunningWorker::start(&pool, config, registry(&recorder));
     wait_until_idle(&pool, worker.node, "default").await;
-    let mut listener = sqlx::postgres::PgListener::connect_with(&pool)
-        .await
-        .unwrap();
-    listener.listen("weir_jobs_available").await.unwrap();
-
-    let until = std::time::Instant::now() + Duration::from_secs(2);
-    let mut inserted = 0;
-    // Bounded by `until`.
-    while std::time::Instant::now() < until {
-        sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('test.record')")
-            .execute(&pool)
-            .await
-            .unwrap();
-        inserted += 1;
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    let mut notifications = 0;
-    // Everything sent during the loop is buffered; stop at the first gap.
-    while let Ok(Ok(_)) = tokio::time::timeout(Duration::from_millis(300), listener.recv()).await {
-        notifications += 1;
-    }
+    let (inserted, notifications) = steady_inserts_and_their_wake_ups(&pool).await;
     eventually(Duration::from_secs(20), "every job run", || async {
         (recorder.runs().len() >= inserted).then_some(())
     })
