@@ -109,8 +109,13 @@ impl Error {
     /// already moved to another partition by a concurrent update (a job
     /// claimed and finished meanwhile). Retrying at once is right.
     pub fn is_serialization_failure(&self) -> bool {
+        self.has_sqlstate("40001")
+    }
+
+    /// True for a database error with SQLSTATE `code`.
+    pub fn has_sqlstate(&self, code: &str) -> bool {
         matches!(self, Error::Database(e)
-            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("40001"))
+            if e.as_database_error().and_then(|d| d.code()).as_deref() == Some(code))
     }
 
     /// True when the database could not be reached or dropped the

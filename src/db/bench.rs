@@ -76,12 +76,15 @@ pub async fn reset_jobs(db: &mut PgConnection) -> Result<()> {
 /// does not pay for the writes of the one before it. False when the role
 /// may not (it needs superuser or membership in `pg_checkpoint`).
 pub async fn checkpoint(db: &mut PgConnection) -> Result<bool> {
-    match sqlx::query("CHECKPOINT").execute(db).await {
+    match sqlx::query("CHECKPOINT")
+        .execute(db)
+        .await
+        .map_err(Error::from)
+    {
         Ok(_) => Ok(true),
-        Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") => {
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
+        // insufficient_privilege
+        Err(e) if e.has_sqlstate("42501") => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

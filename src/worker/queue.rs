@@ -71,31 +71,28 @@ impl Runner {
         // job and the waiter being armed again for the next one.
         let mut linger_pays = true;
         let mut armed_at = std::time::Instant::now();
-        let mut lingering = false;
         let name = &self.queue.name;
         loop {
             while executions.try_join_next().is_some() {}
             if !maybe_more {
-                if lingering {
+                if lingered && !armed && empty_wakes == 0 {
                     // The look after a linger found nothing.
-                    lingering = false;
-                    if empty_wakes == 0 {
-                        linger_pays = false;
-                    }
+                    linger_pays = false;
                 }
-                if !armed && !lingered && (linger_pays || empty_wakes > 0 || notified) {
-                    lingered = true;
-                    maybe_more = true;
+                if !armed && !lingered {
                     if notified {
                         empty_wakes = empty_wakes.saturating_add(1);
                     }
                     notified = false;
-                    tokio::select! {
-                        _ = self.stop.cancelled() => break,
-                        _ = tokio::time::sleep(rearm_delay(empty_wakes)) => {}
+                    if linger_pays || empty_wakes > 0 {
+                        lingered = true;
+                        maybe_more = true;
+                        tokio::select! {
+                            _ = self.stop.cancelled() => break,
+                            _ = tokio::time::sleep(rearm_delay(empty_wakes)) => {}
+                        }
+                        continue;
                     }
-                    lingering = true;
-                    continue;
                 }
                 if !armed {
                     match db::waiters::arm(&self.fast, self.env.node, name).await {
@@ -148,11 +145,11 @@ impl Runner {
             match claimed {
                 Ok(jobs) => {
                     maybe_more = jobs.len() == want;
-                    if lingering && !jobs.is_empty() {
-                        lingering = false;
-                        linger_pays = true;
-                    }
                     if !jobs.is_empty() {
+                        if lingered && !armed {
+                            // The look after a linger found work.
+                            linger_pays = true;
+                        }
                         // Ran out after finding work: linger before arming.
                         lingered = false;
                         notified = false;
