@@ -205,6 +205,10 @@ pub fn is_valid_queue_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
 }
 
+/// The queue of a job enqueued without one (the column default of
+/// `weir.jobs.queue`).
+pub const DEFAULT_QUEUE: &str = "default";
+
 /// A job to enqueue. Only `kind` is required; unset fields take the
 /// database defaults (queue `default`, priority 0, run now, 20 attempts).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

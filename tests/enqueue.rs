@@ -344,6 +344,7 @@ async fn enqueue_many_stores_all_in_input_order_or_refuses_a_unique_key(pool: Pg
 #[sqlx::test]
 async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPool) {
     let later = chrono::Utc::now() + chrono::Duration::hours(1);
+    let earlier = chrono::Utc::now() - chrono::Duration::hours(1);
     let jobs: Vec<NewJob> = (0..700)
         .map(|i| {
             let job = NewJob::new(format!("test.k{}", i % 7), json!({"i": i}))
@@ -359,12 +360,18 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
                 // Every default taken: queue, priority, max_attempts.
                 2 => NewJob::new(format!("test.k{}", i % 7), json!({"i": i})),
                 3 => job.timeout_seconds(30 + i),
+                // Due already: available, with its own run_at.
+                4 => job.run_at(earlier),
                 _ => job,
             }
         })
         .collect();
     let stored = weir::enqueue_many_in(&pool, &jobs).await.unwrap();
     assert_eq!(stored.len(), jobs.len());
+    assert!(
+        stored.windows(2).all(|w| w[0].id.0 < w[1].id.0),
+        "a batch's ids count up in input order"
+    );
     let mut ids = std::collections::HashSet::new();
     for (i, (job, given)) in stored.iter().zip(&jobs).enumerate() {
         assert!(ids.insert(job.id), "duplicate id {}", job.id);
@@ -423,6 +430,45 @@ async fn a_large_enqueue_many_keeps_input_order_fields_and_atomicity(pool: PgPoo
         .await
         .unwrap();
     assert_eq!(count, 700);
+}
+
+/// A large batch whose jobs share their kind, queue, priority, run_at,
+/// max_attempts and timeout sends each of those once: stored all the same,
+/// and returned as stored.
+#[sqlx::test]
+async fn a_large_batch_of_alike_jobs_stores_the_shared_values(pool: PgPool) {
+    let later = chrono::Utc::now() + chrono::Duration::minutes(5);
+    let jobs: Vec<NewJob> = (0..300)
+        .map(|i| {
+            NewJob::new("test.alike", json!({"i": i}))
+                .queue("alike")
+                .priority(-3)
+                .run_at(later)
+                .max_attempts(2)
+                .timeout_seconds(45)
+        })
+        .collect();
+    let stored = weir::enqueue_many_in(&pool, &jobs).await.unwrap();
+    let client = weir::Client::new(pool.clone());
+    for (i, job) in stored.iter().enumerate() {
+        assert_eq!(
+            (job.kind.as_str(), job.queue.as_str(), job.priority),
+            ("test.alike", "alike", -3)
+        );
+        assert_eq!((job.max_attempts, job.timeout_seconds), (2, Some(45)));
+        assert_eq!(job.state, JobState::Scheduled);
+        assert_eq!(job.args, json!({"i": i}));
+        assert_eq!(&client.job(job.id).await.unwrap(), job, "job {i}");
+    }
+    let shared: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM weir.jobs WHERE kind = 'test.alike' AND queue = 'alike'
+           AND priority = -3 AND max_attempts = 2 AND timeout_seconds = 45
+           AND state = 'scheduled'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(shared, 300);
 }
 
 /// Milliseconds since the Unix epoch in a version 7 UUID, after checking

@@ -631,7 +631,10 @@ impl JobsApi {
                 None => self.insert_batch_one_by_one(&jobs).await?,
             };
             for job in &jobs {
-                count_enqueued(job.queue.as_deref().unwrap_or("default"), &job.kind);
+                count_enqueued(
+                    job.queue.as_deref().unwrap_or(crate::job::DEFAULT_QUEUE),
+                    &job.kind,
+                );
             }
             Ok(out)
         }

@@ -17,8 +17,8 @@
 //!
 //! Bulk: `bulk_jobs` jobs in statements of `bulk_batch` through weir's bulk
 //! enqueue (`enqueue_many_in`: defaults, triggers, the stored rows read
-//! back), against the same rows inserted bare (every column given, random
-//! ids, triggers disabled, nothing returned); `enqueue_rounds` rounds of
+//! back), against the same rows inserted bare (every column given, ids
+//! made by the client, triggers disabled, nothing returned); `enqueue_rounds` rounds of
 //! each in turn, the medians of the rates and of the rounds' ratios.
 
 use std::sync::Arc;
@@ -264,7 +264,19 @@ async fn bulk(scratch: &Scratch, o: &Options, weir: bool) -> Result<f64> {
         if weir {
             crate::client::enqueue_many_in(&mut conn, &jobs[..k]).await?;
         } else {
-            db::bench::insert_batch_bare(&mut conn, QUEUE, &kinds[..k], &args[..k]).await?;
+            // Ids as cheap as ids get, and in time order as weir's are
+            // (new index entries then go to the rightmost leaf, which
+            // PostgreSQL finds without descending the tree): counting up
+            // from the clock's milliseconds and 80 random bits.
+            let ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis();
+            let from = (ms << 80) | (uuid::Uuid::new_v4().as_u128() & ((1 << 80) - 1));
+            let ids: Vec<_> = (0..k as u128)
+                .map(|i| uuid::Uuid::from_u128(from + i))
+                .collect();
+            db::bench::insert_batch_bare(&mut conn, QUEUE, &ids, &kinds[..k], &args[..k]).await?;
         }
         left -= k;
     }

@@ -189,19 +189,22 @@ pub async fn insert_backlog(
 }
 
 /// The bare baseline of a bulk load: the same rows with every column the
-/// defaults would compute given explicitly (random UUID ids), into the
-/// same table; the caller disables the triggers around it.
+/// defaults would compute given explicitly, ids made by the caller (no
+/// function per row at all), into the same table; the caller disables the
+/// triggers around it.
 pub async fn insert_batch_bare(
     db: impl PgExecutor<'_>,
     queue: &str,
+    ids: &[Uuid],
     kinds: &[String],
     args: &[serde_json::Value],
 ) -> Result<u64> {
     let done = sqlx::query!(
         r#"INSERT INTO weir.jobs (id, kind, args, queue, state, max_attempts, run_at)
-           SELECT gen_random_uuid(), k, a, $1, 'available', 20, now()
-           FROM unnest($2::text[], $3::jsonb[]) AS u(k, a)"#,
+           SELECT i, k, a, $1, 'available', 20, now()
+           FROM unnest($2::uuid[], $3::text[], $4::jsonb[]) AS u(i, k, a)"#,
         queue,
+        ids,
         kinds,
         args
     )

@@ -139,7 +139,7 @@ impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig {
             queues: vec![QueueConfig {
-                name: "default".into(),
+                name: crate::job::DEFAULT_QUEUE.into(),
                 concurrency: 10,
             }],
             poll_interval: DEFAULT_POLL_INTERVAL,
