@@ -251,7 +251,7 @@ fn count_up(first: Uuid, n: usize) -> Vec<Uuid> {
     let bits = first.as_u128();
     let fixed = bits & !((0xFFF << 64) | RAND_B);
     let start = (((bits >> 64) & 0xFFF) << 62) | (bits & RAND_B);
-    let start = start.min(TOP - (n as u128 - 1));
+    let start = start.min(TOP - (n as u128).saturating_sub(1));
     (0..n as u128)
         .map(|i| {
             let r = start + i;
@@ -1164,5 +1164,6 @@ mod tests {
         );
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert!(ids.iter().all(|id| fixed(*id) == fixed(first)));
+        assert!(count_up(first, 0).is_empty());
     }
 }
