@@ -93,7 +93,9 @@ async fn measure(scratch: &Scratch, o: &Options, notify: bool) -> Result<Run> {
     let mut registry = Registry::new();
     registry.register(Probe::reporting(starts_tx));
     let worker = IdleWorker::start(scratch, o, &mut conn, registry, "latency").await?;
-    let pool = worker.pool.clone();
+    // The reader's own connection: polling on the worker's pool would take
+    // a connection its completions may be waiting for.
+    let pool = scratch.pool(1).await?;
 
     // The reader: collects handler starts, polls for durable completion.
     let stop_reader = CancellationToken::new();
@@ -157,6 +159,7 @@ async fn measure(scratch: &Scratch, o: &Options, notify: bool) -> Result<Run> {
         .map_err(|e| Error::Config(format!("latency reader: {e}")))??;
     worker.stop().await;
     producer.close().await;
+    pool.close().await;
     db::bench::set_wake_ups(&mut conn, true).await?;
 
     let mut start = Vec::new();

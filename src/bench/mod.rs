@@ -307,8 +307,8 @@ pub(crate) fn worker_config(concurrency: usize, poll_interval: Duration) -> Work
 
 /// A worker node of the scenarios that need one idle and listening.
 pub(crate) struct IdleWorker {
-    /// Its pool (durable commits), also usable by the scenario.
-    pub pool: PgPool,
+    /// Its pool (durable commits).
+    pool: PgPool,
     shutdown: tokio_util::sync::CancellationToken,
     handle: tokio::task::JoinHandle<Result<()>>,
 }
