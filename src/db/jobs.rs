@@ -309,16 +309,16 @@ pub async fn insert_many_with_ids(
                FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int2[],
                            $6::timestamptz[], $7::int4[], $8::int4[])
                     AS u(id, kind, args, queue, priority, run_at, max_attempts, timeout_seconds)
-               RETURNING id, state, run_at
-           ), other AS (
-               SELECT id, state, run_at FROM inserted
-               WHERE state <> 'available' OR run_at <> now()
+               RETURNING id, state, run_at, state <> 'available' OR run_at <> now() AS other
            )
+           -- One pass: the three arrays list the same jobs in the same order.
            SELECT now() AS "now!", weir.default_max_attempts() AS "default_max_attempts!",
-                  (SELECT count(*) FROM inserted) AS "inserted!",
-                  ARRAY(SELECT id FROM other) AS "other_ids!",
-                  ARRAY(SELECT state::text FROM other) AS "other_states!: Vec<String>",
-                  ARRAY(SELECT run_at FROM other) AS "other_run_ats!""#,
+                  count(*) AS "inserted!",
+                  coalesce(array_agg(id) FILTER (WHERE other), '{}') AS "other_ids!",
+                  coalesce(array_agg(state::text) FILTER (WHERE other), '{}')
+                      AS "other_states!: Vec<String>",
+                  coalesce(array_agg(run_at) FILTER (WHERE other), '{}') AS "other_run_ats!"
+           FROM inserted"#,
         ids,
         kinds as &[&str],
         &c.args as &[&serde_json::Value],
