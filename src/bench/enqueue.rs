@@ -16,10 +16,11 @@
 //! not only check for waiters.
 //!
 //! Bulk: `bulk_jobs` jobs in statements of `bulk_batch` through weir's bulk
-//! enqueue (`enqueue_many_in`: defaults, triggers, the stored rows read
-//! back), against the same rows inserted bare (every column given, ids
-//! made by the client, triggers disabled, nothing returned); `enqueue_rounds` rounds of
-//! each in turn, the medians of the rates and of the rounds' ratios.
+//! enqueue (`enqueue_many_in`: ids from the database, defaults, triggers,
+//! the stored jobs returned), against the same rows inserted bare (every
+//! column given, ids made by the client in time order, triggers disabled,
+//! nothing returned); `enqueue_rounds` rounds of each in turn, the medians
+//! of the rates and of the rounds' ratios.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -250,7 +251,7 @@ async fn single(pool: &PgPool, kind: Single, producers: usize, d: Duration) -> R
 
 /// Jobs per second of one bulk load: weir's bulk enqueue
 /// ([`crate::enqueue_many_in`], the path of `Client::enqueue_many` and of
-/// `POST /v1/jobs/batch`, stored rows read back included), or bare.
+/// `POST /v1/jobs/batch`, the stored jobs returned), or bare.
 async fn bulk(scratch: &Scratch, o: &Options, weir: bool) -> Result<f64> {
     let mut conn = scratch.connect().await?;
     let batch = o.bulk_batch.max(1);
