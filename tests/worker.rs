@@ -185,13 +185,21 @@ async fn four_workers_run_two_thousand_jobs_exactly_once(pool: PgPool) {
     assert_eq!(attempts, vec![1]);
 }
 
+/// A worker with `slots` on `default`, started and idle with its waiter
+/// armed. Its fallback poll (60 s) never comes within a test, so only a
+/// NOTIFY wakes it.
+async fn idle_listening_worker(pool: &PgPool, slots: usize) -> (Recorder, RunningWorker) {
+    let recorder = Recorder::default();
+    let mut config = fast_config(&[("default", slots)]);
+    config.poll_interval = Duration::from_secs(60);
+    let worker = RunningWorker::start(pool, config, registry(&recorder));
+    wait_until_idle(pool, worker.node, "default").await;
+    (recorder, worker)
+}
+
 #[sqlx::test]
 async fn notify_wakes_an_idle_worker_long_before_the_fallback_poll(pool: PgPool) {
-    let recorder = Recorder::default();
-    let mut config = fast_config(&[("default", 2)]);
-    config.poll_interval = Duration::from_secs(60);
-    let worker = RunningWorker::start(&pool, config, registry(&recorder));
-    wait_until_idle(&pool, worker.node, "default").await;
+    let (_, worker) = idle_listening_worker(&pool, 2).await;
 
     // Three producers, one after the other: plain INSERT, weir.enqueue, the client.
     let by_insert: uuid::Uuid =
@@ -448,11 +456,7 @@ async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPoo
     // Each notification finds nothing (the queue is paused), so the worker
     // lingers longer before re-arming: producers send a few NOTIFYs a
     // second, not one per 5 ms linger (~200 a second).
-    let recorder = Recorder::default();
-    let mut config = fast_config(&[("default", 2)]);
-    config.poll_interval = Duration::from_secs(60);
-    let worker = RunningWorker::start(&pool, config, registry(&recorder));
-    wait_until_idle(&pool, worker.node, "default").await;
+    let (_, worker) = idle_listening_worker(&pool, 2).await;
     sqlx::query("SELECT weir.pause_queue('default')")
         .execute(&pool)
         .await
@@ -475,13 +479,9 @@ async fn a_queue_fed_faster_than_its_linger_sends_few_wake_ups(pool: PgPool) {
     // without lingering only while lingers keep finding nothing; a
     // notification that comes sooner after arming than a linger lasts
     // turns lingering back on.
-    let recorder = Recorder::default();
     // Enough slots that a claim is never cut short by busy ones: every
     // claim that finds fewer jobs than free slots drains the queue.
-    let mut config = fast_config(&[("default", 50)]);
-    config.poll_interval = Duration::from_secs(60);
-    let worker = RunningWorker::start(&pool, config, registry(&recorder));
-    wait_until_idle(&pool, worker.node, "default").await;
+    let (recorder, worker) = idle_listening_worker(&pool, 50).await;
     let (inserted, notifications) = steady_inserts_and_their_wake_ups(&pool).await;
     eventually(Duration::from_secs(20), "every job run", || async {
         (recorder.runs().len() >= inserted).then_some(())
