@@ -1,24 +1,67 @@
 //! The client: enqueue (alone or inside the caller's transaction), read a
 //! job, wait for it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::{Acquire, PgExecutor, PgPool, Postgres};
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
 
 use crate::db;
 use crate::error::{Error, Result};
+use crate::events::{JobEvents, SAFETY_RECHECK};
 use crate::job::{Enqueued, Job, JobId, NewJob};
 use crate::task::Task;
 
-/// A handle for producing jobs and reading them back.
+/// A handle for producing jobs and reading them back. Clones share one
+/// pool and, once any of them has waited, one LISTEN connection.
 #[derive(Clone)]
 pub struct Client {
     pool: PgPool,
+    waits: Arc<Waits>,
+}
+
+/// What [`Client::wait`] needs: the job events hub, started by the first
+/// wait, and its listener's stop, cancelled when the last clone is dropped.
+struct Waits {
+    events: OnceCell<Arc<JobEvents>>,
+    recheck: Duration,
+    stop: CancellationToken,
+}
+
+impl Waits {
+    fn new(recheck: Duration) -> Arc<Self> {
+        Arc::new(Waits {
+            events: OnceCell::new(),
+            recheck,
+            stop: CancellationToken::new(),
+        })
+    }
+}
+
+impl Drop for Waits {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 impl Client {
     pub fn new(pool: PgPool) -> Self {
-        Client { pool }
+        Client {
+            pool,
+            waits: Waits::new(SAFETY_RECHECK),
+        }
+    }
+
+    /// Sets the longest [`Client::wait`] goes without re-reading its job
+    /// when no notification comes (default 2 s): notifications are hints,
+    /// and one may be lost while the listener reconnects.
+    pub fn with_recheck_interval(self, recheck: Duration) -> Self {
+        Client {
+            pool: self.pool,
+            waits: Waits::new(recheck),
+        }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -50,18 +93,59 @@ impl Client {
             .ok_or(Error::NotFound(id))
     }
 
+    /// Stops the LISTEN connection the client's waits share (if one was
+    /// opened) and removes its job watches now, instead of in the
+    /// background when the last clone is dropped: for a process about to
+    /// exit. Waits of remaining clones then re-read their jobs only at the
+    /// re-check interval.
+    pub async fn close(self) -> Result<()> {
+        self.waits.stop.cancel();
+        match self.waits.events.get() {
+            Some(events) => events.remove_watches().await,
+            None => Ok(()),
+        }
+    }
+
     /// Waits until the job is terminal or `timeout` passes, and returns it
-    /// as it is then. Polls with a growing interval (10 ms to 500 ms).
+    /// as it is then. Woken by the job's change notifications (channel
+    /// `weir_job_events`) on one LISTEN connection per client, opened by
+    /// the first wait, and re-reads the job at least every re-check
+    /// interval ([`Client::with_recheck_interval`]). When that connection
+    /// cannot be opened, the wait polls instead (10 ms to 500 ms).
     pub async fn wait(&self, id: JobId, timeout: Duration) -> Result<Job> {
         let deadline = tokio::time::Instant::now() + timeout;
+        let events = self
+            .waits
+            .events
+            .get_or_try_init(|| {
+                JobEvents::connect(
+                    self.pool.clone(),
+                    self.waits.stop.clone(),
+                    self.waits.recheck,
+                )
+            })
+            .await;
+        let mut sub = match events {
+            Ok(events) => Some(events.subscribe(id).await?),
+            Err(e) => {
+                tracing::debug!(error = %e, "no job events listener; polling");
+                None
+            }
+        };
         let mut interval = Duration::from_millis(10);
         loop {
             let job = self.job(id).await?;
-            if job.state.is_terminal() || tokio::time::Instant::now() >= deadline {
+            let now = tokio::time::Instant::now();
+            if job.state.is_terminal() || now >= deadline {
                 return Ok(job);
             }
-            tokio::time::sleep(interval.min(deadline - tokio::time::Instant::now())).await;
-            interval = (interval * 2).min(Duration::from_millis(500));
+            match &mut sub {
+                Some(sub) => sub.changed(deadline - now).await,
+                None => {
+                    tokio::time::sleep(interval.min(deadline - now)).await;
+                    interval = (interval * 2).min(Duration::from_millis(500));
+                }
+            }
         }
     }
 }

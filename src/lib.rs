@@ -11,14 +11,16 @@
 //! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
 //! - [`backoff`]: retry delay policy.
 //! - [`client`]: enqueue (alone or in your transaction), read, wait.
+//! - [`events`]: job change notifications over one LISTEN connection,
+//!   shared by every wait of a web node or of a [`Client`].
 //! - [`worker`]: the worker node: listener, claim loops, executions,
 //!   batched completer, heartbeats, the watch over running attempts
 //!   (cancel, jobs taken away).
 //! - [`maintenance`]: services run by one elected node (stager, rescuer,
 //!   pruner), behind a TTL lease.
 //! - [`api`]: the web node: REST API v1 (poem-openapi), problem JSON,
-//!   auth, `?wait` and Server-Sent Events over one LISTEN connection,
-//!   and the dashboard at `/ui` (assets in `src/api/ui/`).
+//!   auth, `?wait` and Server-Sent Events (woken by [`events`]), and
+//!   the dashboard at `/ui` (assets in `src/api/ui/`).
 //! - [`db`]: every SQL statement, one module per table.
 //! - [`metrics`]: process counters for `GET /metrics`.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
@@ -36,6 +38,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod job;
 pub mod logging;
 pub mod maintenance;

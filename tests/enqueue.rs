@@ -69,6 +69,84 @@ async fn rust_client_job_reaches_succeeded_and_wait_returns_it(pool: PgPool) {
     worker.stop().await;
 }
 
+/// Whether a row of `weir.watches` names `id`.
+async fn watched(pool: &PgPool, id: JobId) -> bool {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM weir.watches WHERE job_id = $1)")
+        .bind(id.0)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
+    // Re-reads only every minute: a wait that ends within seconds of the
+    // change was woken by its NOTIFY.
+    let client = Client::new(pool.clone()).with_recheck_interval(Duration::from_secs(60));
+    let id = client
+        .enqueue_job(&NewJob::new("test.echo", json!({})))
+        .await
+        .unwrap()
+        .id;
+    let waiting = {
+        let client = client.clone();
+        tokio::spawn(async move { client.wait(id, Duration::from_secs(120)).await })
+    };
+    // The wait has registered its interest, and (one query later, given
+    // a second) read the job as available: the change comes after.
+    let t = std::time::Instant::now();
+    while !watched(&pool, id).await {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the wait never watched the job"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!waiting.is_finished());
+    sqlx::query("SELECT weir.cancel_job($1)")
+        .bind(id.0)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let job = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .expect("the wait was not woken by the change")
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.state, JobState::Cancelled);
+
+    // Dropping the last clone stops the listener, and the watch goes.
+    drop(client);
+    let t = std::time::Instant::now();
+    while watched(&pool, id).await {
+        assert!(t.elapsed() < Duration::from_secs(5), "the watch row stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test]
+async fn rust_client_wait_returns_the_job_as_it_is_when_the_timeout_passes(pool: PgPool) {
+    let client = Client::new(pool.clone());
+    let id = client
+        .enqueue_job(&NewJob::new("test.echo", json!({})))
+        .await
+        .unwrap()
+        .id;
+    let job = client.wait(id, Duration::from_millis(200)).await.unwrap();
+    assert_eq!(job.state, JobState::Available);
+    let missing = client
+        .wait(JobId(uuid::Uuid::nil()), Duration::from_millis(200))
+        .await;
+    assert!(
+        matches!(missing, Err(weir::Error::NotFound(_))),
+        "{missing:?}"
+    );
+    // Closing removes the client's watch rows before it returns.
+    client.close().await.unwrap();
+    assert!(!watched(&pool, id).await);
+}
+
 #[sqlx::test]
 async fn rolled_back_transactional_enqueue_leaves_no_job(pool: PgPool) {
     let mut tx = pool.begin().await.unwrap();

@@ -702,7 +702,7 @@ impl JobsApi {
         /** The job's id. */
         id: Path<String>,
     ) -> JobEventsResponse {
-        let setup: Result<(crate::api::events::Subscription, Job), ApiError> = async {
+        let setup: Result<(crate::events::Subscription, Job), ApiError> = async {
             let id = parse_id(&id.0)?;
             let sub = self.state.events.subscribe(id).await?;
             let job = self.read(id).await?;
@@ -715,7 +715,7 @@ impl JobsApi {
         };
         let pool = self.state.pool.clone();
         struct Follow {
-            sub: crate::api::events::Subscription,
+            sub: crate::events::Subscription,
             last: Option<Job>,
             pending_first: Option<Job>,
             done: bool,

@@ -4,14 +4,13 @@
 //! - [`jobs`]: enqueue, read and wait, events (SSE), list, cancel, retry;
 //! - [`queues`]: queue stats, pause, resume; worker nodes;
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
-//! - [`events`]: the one LISTEN connection serving waits and streams;
+//! - [`crate::events`]: the one LISTEN connection serving waits and streams;
 //! - [`coalesce`]: concurrent single enqueues grouped into one INSERT;
 //! - [`problem`]: every error as `application/problem+json`;
 //! - [`ui`]: the dashboard at `/ui`, served from assets in the binary;
 //! - this file: assembly, auth, body limit, request metrics, serving.
 
 pub mod coalesce;
-pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod problem;
@@ -31,6 +30,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
+use crate::events;
 use problem::Problem;
 
 /// Default cap of `?wait`.

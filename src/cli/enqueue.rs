@@ -92,10 +92,26 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("enqueued {}", enqueued.id);
+    let waited = tokio::select! {
+        r = follow(&client, enqueued.id) => r,
+        _ = tokio::signal::ctrl_c() => {
+            eprintln!("\ninterrupted; job {} goes on (weir job {} shows it)", enqueued.id, enqueued.id);
+            Ok(ExitCode::from(130))
+        }
+    };
+    // Its watch row goes now, not with the process.
+    let closed = client.close().await;
+    let code = waited?;
+    closed?;
+    Ok(code)
+}
+
+/// Prints `id`'s progress as it changes and, once it is terminal, the job.
+async fn follow(client: &Client, id: crate::job::JobId) -> Result<ExitCode> {
     let tty = std::io::stderr().is_terminal();
     let mut last_progress = None;
     loop {
-        let job = client.wait(enqueued.id, Duration::from_millis(250)).await?;
+        let job = client.wait(id, Duration::from_millis(250)).await?;
         if job.progress != last_progress {
             if let Some(p) = &job.progress {
                 let line = progress_line(p);

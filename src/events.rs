@@ -1,11 +1,14 @@
-//! Job change notifications for waiting requests and event streams.
+//! Job change notifications for waiting requests, event streams and
+//! [`crate::Client::wait`].
 //!
-//! One LISTEN connection per web node (channel `weir_job_events`) serves
-//! every waiter. A waiter registers the job in `weir.watches` (so that
-//! changes to it are announced at all), then reads the job; when a
-//! notification for it arrives, it reads it again. No request holds a
-//! connection while it waits. Notifications are hints: a waiter also
-//! re-reads every [`SAFETY_RECHECK`], and after a listener reconnect.
+//! One LISTEN connection (channel `weir_job_events`) per web node, and per
+//! [`crate::Client`] that has waited, serves every waiter there. A waiter
+//! registers the job in `weir.watches` (so that changes to it are
+//! announced at all), then reads the job; when a notification for it
+//! arrives, it reads it again. No waiter holds a connection while it
+//! waits. Notifications are hints: a waiter also re-reads every
+//! [`SAFETY_RECHECK`] (or the hub's own interval), and after a listener
+//! reconnect.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,23 +45,46 @@ pub struct JobEvents {
     node: NodeId,
     entries: Mutex<HashMap<JobId, Entry>>,
     writes: [tokio::sync::Mutex<()>; WRITE_STRIPES],
+    /// Longest a subscription waits without a notification.
+    recheck: Duration,
 }
 
 impl JobEvents {
     /// Connects the listener and returns once LISTEN is active (waiting
-    /// for a database that cannot be reached, until `shutdown`).
+    /// for a database that cannot be reached, until `shutdown`). The
+    /// listener stops at `shutdown`.
     pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Arc<Self>> {
-        let node = NodeId(Uuid::new_v4());
-        let events = Arc::new(JobEvents::new(pool.clone(), node));
         // A database that is restarting while the web node starts is
         // waited for, as the listener below does once it runs.
-        let mut listener = db::retry_while_unreachable(
+        let listener = db::retry_while_unreachable(
             "starting the job events listener",
             &shutdown,
             None,
             || db::listen(&pool, JOB_EVENTS_CHANNEL),
         )
         .await?;
+        Ok(Self::spawn(pool, listener, shutdown, SAFETY_RECHECK))
+    }
+
+    /// Connects the listener once (an error if the database cannot be
+    /// reached) and returns once LISTEN is active; subscriptions re-read
+    /// at least every `recheck`. The listener stops at `stop`.
+    pub async fn connect(
+        pool: PgPool,
+        stop: CancellationToken,
+        recheck: Duration,
+    ) -> Result<Arc<Self>> {
+        let listener = db::listen(&pool, JOB_EVENTS_CHANNEL).await?;
+        Ok(Self::spawn(pool, listener, stop, recheck))
+    }
+
+    fn spawn(
+        pool: PgPool,
+        mut listener: sqlx::postgres::PgListener,
+        shutdown: CancellationToken,
+        recheck: Duration,
+    ) -> Arc<Self> {
+        let events = Arc::new(JobEvents::new(pool, NodeId(Uuid::new_v4()), recheck));
         let me = events.clone();
         tokio::spawn(async move {
             loop {
@@ -83,15 +109,22 @@ impl JobEvents {
             }
             let _ = db::watches::remove_node(&me.pool, me.node).await;
         });
-        Ok(events)
+        events
     }
 
-    fn new(pool: PgPool, node: NodeId) -> Self {
+    /// Removes every watch row of this hub (its listener should be
+    /// stopped first, or waiters may add more).
+    pub async fn remove_watches(&self) -> Result<()> {
+        db::watches::remove_node(&self.pool, self.node).await
+    }
+
+    fn new(pool: PgPool, node: NodeId, recheck: Duration) -> Self {
         JobEvents {
             pool,
             node,
             entries: Mutex::new(HashMap::new()),
             writes: std::array::from_fn(|_| tokio::sync::Mutex::new(())),
+            recheck,
         }
     }
 
@@ -189,10 +222,11 @@ pub struct Subscription {
 
 impl Subscription {
     /// Completes when the job may have changed: a notification arrived,
-    /// the listener reconnected, or [`SAFETY_RECHECK`] (capped by `max`)
-    /// passed.
+    /// the listener reconnected, or the hub's re-check interval (capped
+    /// by `max`) passed.
     pub async fn changed(&mut self, max: Duration) {
-        let _ = tokio::time::timeout(max.min(SAFETY_RECHECK), self.rx.changed()).await;
+        let recheck = self.events.recheck;
+        let _ = tokio::time::timeout(max.min(recheck), self.rx.changed()).await;
     }
 }
 
@@ -206,6 +240,6 @@ impl JobEvents {
     /// A hub with no listener (for building the spec, and for tests that
     /// never wait).
     pub fn detached(pool: PgPool) -> Arc<Self> {
-        Arc::new(JobEvents::new(pool, NodeId(Uuid::new_v4())))
+        Arc::new(JobEvents::new(pool, NodeId(Uuid::new_v4()), SAFETY_RECHECK))
     }
 }
