@@ -452,23 +452,46 @@ async fn steady_inserts_and_their_wake_ups(pool: &PgPool) -> (usize, usize) {
 }
 
 #[sqlx::test]
-async fn a_paused_queue_under_steady_enqueues_backs_off_its_wake_ups(pool: PgPool) {
-    // Each notification finds nothing (the queue is paused), so the worker
-    // lingers longer before re-arming: producers send a few NOTIFYs a
-    // second, not one per 5 ms linger (~200 a second).
-    let (_, worker) = idle_listening_worker(&pool, 2).await;
+async fn a_paused_queue_is_not_armed_so_its_producers_send_no_wake_ups(pool: PgPool) {
+    // The first insert after the pause wakes the idle worker; its look
+    // finds nothing, it finds the queue paused and does not arm again:
+    // no other insert sends a NOTIFY (before, the worker re-armed ~20
+    // times a second and as many inserts did).
+    let (recorder, worker) = idle_listening_worker(&pool, 2).await;
     sqlx::query("SELECT weir.pause_queue('default')")
         .execute(&pool)
         .await
         .unwrap();
     let (inserted, notifications) = steady_inserts_and_their_wake_ups(&pool).await;
-    worker.stop().await;
     assert!(inserted > 100, "only {inserted} inserts in 2 s");
     assert!(notifications >= 1, "the paused worker was never woken");
     assert!(
-        notifications < 100,
+        notifications <= 2,
         "{notifications} NOTIFYs for {inserted} inserts in 2 s"
     );
+    let armed: bool = sqlx::query_scalar(
+        "SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = 'default'",
+    )
+    .bind(worker.node.0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!armed);
+    assert!(recorder.runs().is_empty());
+
+    // Resuming wakes it although it is not armed: the jobs run long
+    // before its fallback poll (60 s).
+    sqlx::query("SELECT weir.resume_queue('default')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "every job run after resume",
+        || async { (recorder.runs().len() >= inserted).then_some(()) },
+    )
+    .await;
+    worker.stop().await;
 }
 
 #[sqlx::test]

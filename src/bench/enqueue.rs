@@ -10,10 +10,12 @@
 //! seconds apart, as the machine drifts over a run). The producers'
 //! connections stay open from the warm-up to the last round, as a
 //! service's pool would. A worker node listens on the
-//! queue the whole time; the queue is paused, so the worker stays idle
-//! and re-arms its waiter after every wake-up: the case where inserts
-//! (through the trigger, or `weir.enqueue` itself) actually send NOTIFYs,
-//! not only check for waiters.
+//! queue the whole time; the queue is paused, so the worker stays idle.
+//! Its waiter row is there, so every insert (through the trigger, or
+//! `weir.enqueue` itself) asks whether it is armed; the first insert
+//! wakes the worker, which then finds the queue paused and leaves its
+//! waiter disarmed (before migration 0014 it re-armed up to ~20 times a
+//! second, and as many inserts sent a NOTIFY).
 //!
 //! Bulk: `bulk_jobs` jobs in statements of `bulk_batch` through weir's bulk
 //! enqueue (`enqueue_many_in`: ids from the database, defaults, triggers,

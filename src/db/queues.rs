@@ -46,6 +46,16 @@ pub async fn pause(db: impl PgExecutor<'_>, queue: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether `queue` is paused.
+pub async fn is_paused(db: impl PgExecutor<'_>, queue: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM weir.queues WHERE name = $1 AND paused) AS "paused!""#,
+        queue
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 /// Resumes `queue` and wakes its idle workers (`weir.resume_queue`).
 pub async fn resume(db: impl PgExecutor<'_>, queue: &str) -> Result<()> {
     sqlx::query!("SELECT weir.resume_queue($1)", queue)

@@ -10,6 +10,9 @@
 //! apart than a linger) arms at once instead, until a notification comes
 //! sooner after arming than a linger lasts: one look fewer between a job
 //! and the next one's wake-up, which counts when the server is slow.
+//! A queue found paused after a notification that found nothing is not
+//! armed again until a notification (`weir.resume_queue` sends one) or
+//! the fallback poll: its producers send no NOTIFY meanwhile.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +34,8 @@ use crate::db;
 pub const REARM_DELAY: Duration = Duration::from_millis(5);
 
 /// The longest linger. A queue whose notifications keep finding nothing
-/// (paused, or other nodes take the jobs first) doubles its linger after
+/// (other nodes take the jobs first; a paused queue is not re-armed at
+/// all) doubles its linger after
 /// each such wake-up, up to this: it re-arms ~20 times a second instead of
 /// ~200, and producers send that many fewer NOTIFYs. A wake-up that finds
 /// work, or a fallback poll, starts over at [`REARM_DELAY`].
@@ -93,6 +97,19 @@ impl Runner {
                         }
                         continue;
                     }
+                }
+                if !armed && empty_wakes > 0 && self.paused().await {
+                    // A paused queue is not armed, so its producers send
+                    // no NOTIFY; weir.resume_queue notifies its listeners
+                    // whether armed or not.
+                    tokio::select! {
+                        _ = self.stop.cancelled() => break,
+                        _ = self.wake.notified() => notified = true,
+                        _ = tokio::time::sleep(self.env.config.poll_interval) => {}
+                    }
+                    lingered = false;
+                    maybe_more = true;
+                    continue;
                 }
                 if !armed {
                     match db::waiters::arm(&self.fast, self.env.node, name).await {
@@ -181,6 +198,19 @@ impl Runner {
         if let Err(e) = db::waiters::remove(&self.fast, self.env.node, name).await {
             tracing::debug!(error = %e, "could not remove the waiter row");
         }
+    }
+}
+
+impl Runner {
+    /// Whether the queue is paused (false when that cannot be read: the
+    /// queue is then armed as usual).
+    async fn paused(&self) -> bool {
+        db::queues::is_paused(&self.fast, &self.queue.name)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::debug!(queue = %self.queue.name, error = %e, "reading the pause failed");
+                false
+            })
     }
 }
 
