@@ -15,7 +15,9 @@ use crate::job::{Enqueued, Job, JobId, NewJob};
 use crate::task::Task;
 
 /// A handle for producing jobs and reading them back. Clones share one
-/// pool and, once any of them has waited, one LISTEN connection.
+/// pool and, once any of them has waited, one LISTEN connection. Make one
+/// per process and clone it, as with the pool: each `Client` that waits
+/// opens a LISTEN connection of its own, outside the pool.
 #[derive(Clone)]
 pub struct Client {
     pool: PgPool,
