@@ -56,14 +56,16 @@ impl JobEvents {
     pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Arc<Self>> {
         // A database that is restarting while the web node starts is
         // waited for, as the listener below does once it runs.
+        let node = NodeId(Uuid::new_v4());
+        let name = db::watches::listener_application_name(node);
         let listener = db::retry_while_unreachable(
             "starting the job events listener",
             &shutdown,
             None,
-            || db::listen(&pool, JOB_EVENTS_CHANNEL),
+            || db::listen_as(&pool, JOB_EVENTS_CHANNEL, &name),
         )
         .await?;
-        Ok(Self::spawn(pool, listener, shutdown, SAFETY_RECHECK))
+        Ok(Self::spawn(pool, node, listener, shutdown, SAFETY_RECHECK))
     }
 
     /// Connects the listener once (an error if the database cannot be
@@ -74,17 +76,22 @@ impl JobEvents {
         stop: CancellationToken,
         recheck: Duration,
     ) -> Result<Arc<Self>> {
-        let listener = db::listen(&pool, JOB_EVENTS_CHANNEL).await?;
-        Ok(Self::spawn(pool, listener, stop, recheck))
+        let node = NodeId(Uuid::new_v4());
+        let name = db::watches::listener_application_name(node);
+        let listener = db::listen_as(&pool, JOB_EVENTS_CHANNEL, &name).await?;
+        Ok(Self::spawn(pool, node, listener, stop, recheck))
     }
 
+    /// Runs the listener of hub `node` (whose connection is named after
+    /// it: while it is connected, the rescuer keeps the hub's watch rows).
     fn spawn(
         pool: PgPool,
+        node: NodeId,
         mut listener: sqlx::postgres::PgListener,
         shutdown: CancellationToken,
         recheck: Duration,
     ) -> Arc<Self> {
-        let events = Arc::new(JobEvents::new(pool, NodeId(Uuid::new_v4()), recheck));
+        let events = Arc::new(JobEvents::new(pool, node, recheck));
         let me = events.clone();
         tokio::spawn(async move {
             loop {
@@ -96,9 +103,14 @@ impl JobEvents {
                                 me.bump(id);
                             }
                         }
-                        // Reconnected (notifications may be lost), or failed:
-                        // every waiter re-reads.
-                        Ok(None) => me.bump_all(),
+                        // Reconnected (notifications may be lost; while the
+                        // connection was down the rescuer may have removed
+                        // the watch rows), or failed: the rows are written
+                        // again and every waiter re-reads.
+                        Ok(None) => {
+                            me.rewatch_all().await;
+                            me.bump_all();
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "job events listener failed; reconnecting");
                             me.bump_all();
@@ -142,6 +154,26 @@ impl JobEvents {
     fn bump(&self, id: JobId) {
         if let Some(e) = self.entries.lock().expect("events poisoned").get(&id) {
             e.tx.send_modify(|v| *v += 1);
+        }
+    }
+
+    /// Writes the watch row of every subscribed job again.
+    async fn rewatch_all(&self) {
+        let ids: Vec<JobId> = self
+            .entries
+            .lock()
+            .expect("events poisoned")
+            .keys()
+            .copied()
+            .collect();
+        for id in ids {
+            let _order = self.write_lock(id).lock().await;
+            if !self.is_subscribed(id) {
+                continue;
+            }
+            if let Err(e) = db::watches::add(&self.pool, id, self.node).await {
+                tracing::debug!(error = %e, "writing a watch again failed");
+            }
         }
     }
 

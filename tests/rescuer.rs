@@ -272,3 +272,91 @@ async fn stale_attempt_is_told_to_stop_and_records_nothing(pool: PgPool) {
     assert_eq!(token, other);
     worker.stop().await;
 }
+
+/// The watch rows of `job`, as (node, age in seconds).
+async fn watches_of(pool: &PgPool, job: Uuid) -> Vec<(Uuid, f64)> {
+    sqlx::query_as(
+        "SELECT node_id, extract(epoch FROM now() - since)::float8 FROM weir.watches WHERE job_id = $1",
+    )
+    .bind(job)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn add_watch(pool: &PgPool, job: Uuid, node: Uuid, age_secs: f64) {
+    sqlx::query(
+        "INSERT INTO weir.watches (job_id, node_id, since) VALUES ($1, $2, now() - make_interval(secs => $3))",
+    )
+    .bind(job)
+    .bind(node)
+    .bind(age_secs)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+#[sqlx::test]
+async fn watches_of_gone_hubs_are_removed_and_those_of_live_hubs_kept(pool: PgPool) {
+    // A live hub (its LISTEN session is connected) watching a job; its
+    // row is aged past the grace: it stays, the hub is alive.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let hub = weir::events::JobEvents::connect(pool.clone(), stop.clone(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    let watched = Uuid::new_v4();
+    let _sub = hub.subscribe(JobId(watched)).await.unwrap();
+    sqlx::query("UPDATE weir.watches SET since = now() - interval '1 hour' WHERE job_id = $1")
+        .bind(watched)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // A hub that died without removing its row, and one too young to judge.
+    let (orphan, young) = (Uuid::new_v4(), Uuid::new_v4());
+    add_watch(&pool, orphan, Uuid::new_v4(), 3600.0).await;
+    add_watch(&pool, young, Uuid::new_v4(), 0.0).await;
+
+    let counts = Rescuer::new(pool.clone(), rescuer::Config::default())
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(counts.watches_removed, 1);
+    assert!(watches_of(&pool, orphan).await.is_empty());
+    assert_eq!(watches_of(&pool, watched).await.len(), 1);
+    assert_eq!(watches_of(&pool, young).await.len(), 1);
+    stop.cancel();
+}
+
+#[sqlx::test]
+async fn a_hub_writes_its_watches_again_after_its_listener_reconnects(pool: PgPool) {
+    let stop = tokio_util::sync::CancellationToken::new();
+    let hub = weir::events::JobEvents::connect(pool.clone(), stop.clone(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    let job = Uuid::new_v4();
+    let _sub = hub.subscribe(JobId(job)).await.unwrap();
+    let [(node, _)] = watches_of(&pool, job).await[..] else {
+        panic!("one watch row expected");
+    };
+    // As if the rescuer had removed it while the connection was down.
+    sqlx::query("DELETE FROM weir.watches WHERE job_id = $1")
+        .bind(job)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(db::watches::listener_application_name(NodeId(node)))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "the hub's LISTEN session is named after it");
+    eventually(
+        Duration::from_secs(10),
+        "the watch row written again",
+        || async { (watches_of(&pool, job).await.len() == 1).then_some(()) },
+    )
+    .await;
+    stop.cancel();
+}

@@ -95,6 +95,25 @@ pub async fn listen(pool: &PgPool, channel: &str) -> Result<sqlx::postgres::PgLi
     Ok(listener)
 }
 
+/// [`listen`] on a connection of its own, outside `pool` (same server and
+/// credentials), whose session is named `application_name` (so that it
+/// can be seen in `pg_stat_activity`), also after a reconnect.
+pub async fn listen_as(
+    pool: &PgPool,
+    channel: &str,
+    application_name: &str,
+) -> Result<sqlx::postgres::PgListener> {
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name(application_name);
+    let own = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    listen(&own, channel).await
+}
+
 /// Runs `attempt` until it succeeds, retrying while the database cannot be
 /// reached (a restart, a failover: see
 /// [`crate::Error::is_connection_failure`]) with a backoff from 100 ms to

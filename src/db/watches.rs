@@ -1,6 +1,9 @@
 //! Statements on `weir.watches`: a web node's interest in single jobs,
 //! which makes changes to them send `NOTIFY weir_job_events`.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 
 use crate::error::Result;
@@ -39,4 +42,35 @@ pub async fn remove_node(db: impl PgExecutor<'_>, node: NodeId) -> Result<()> {
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// The `application_name` of a job events hub's LISTEN connection: while
+/// a session with this name is connected, the hub is alive.
+pub fn listener_application_name(node: NodeId) -> String {
+    format!("weir events {}", node.0)
+}
+
+/// Removes the watches of hubs that are gone: rows older than `grace`
+/// whose node has no session named by [`listener_application_name`] (a
+/// web node or client that died without removing its rows). Such rows
+/// would otherwise stay for good, and while any watch exists every
+/// `UPDATE` of `weir.jobs` looks for watched jobs among the rows it
+/// changed. Returns how many were removed.
+pub async fn delete_orphaned(
+    db: impl PgExecutor<'_>,
+    now: Option<DateTime<Utc>>,
+    grace: Duration,
+) -> Result<u64> {
+    Ok(sqlx::query!(
+        r#"DELETE FROM weir.watches w
+           WHERE w.since < coalesce($1, now()) - make_interval(secs => $2)
+             AND NOT EXISTS (
+                 SELECT 1 FROM pg_stat_activity a
+                 WHERE a.application_name = 'weir events ' || w.node_id::text)"#,
+        now,
+        grace.as_secs_f64(),
+    )
+    .execute(db)
+    .await?
+    .rows_affected())
 }

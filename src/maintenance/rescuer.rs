@@ -1,7 +1,9 @@
 //! The rescuer: running jobs whose worker died, or that overran their
 //! deadline, get an error entry for the lost attempt and go back to
 //! `retryable` (or `failed` when no attempts are left, or `cancelled` when
-//! a cancel was requested), and dead node rows are removed.
+//! a cancel was requested), and dead node rows are removed, as are the job
+//! watches of web nodes and clients that are gone (see
+//! [`db::watches::delete_orphaned`]).
 //!
 //! Liveness is one heartbeat per node (`weir.nodes.heartbeat_at`), never
 //! one write per job; every age is measured on the database clock. A job
@@ -27,6 +29,10 @@ pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(30);
 /// worker's own timeout fires at the deadline; this covers workers too
 /// stuck to notice.
 pub const DEFAULT_DEADLINE_GRACE: Duration = Duration::from_secs(10);
+/// A watch row younger than this is kept even when no session of its hub
+/// is seen (the hub may be connecting, or reconnecting; it writes its rows
+/// again after a reconnect).
+pub const WATCH_GRACE: Duration = Duration::from_secs(60);
 /// Default interval between two runs.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// Default most jobs rescued per statement.
@@ -74,6 +80,8 @@ pub struct Counts {
     pub cancelled: usize,
     /// Dead node rows removed.
     pub nodes_removed: usize,
+    /// Watch rows of gone web nodes and clients removed.
+    pub watches_removed: u64,
 }
 
 impl Counts {
@@ -158,6 +166,13 @@ impl Rescuer {
             tracing::warn!(%node, "removed dead node");
         }
         counts.nodes_removed = removed.len();
+        counts.watches_removed = db::watches::delete_orphaned(&self.pool, now, WATCH_GRACE).await?;
+        if counts.watches_removed > 0 {
+            tracing::info!(
+                rows = counts.watches_removed,
+                "removed watches of gone web nodes and clients"
+            );
+        }
         Ok(counts)
     }
 }
