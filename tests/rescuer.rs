@@ -296,16 +296,29 @@ async fn add_watch(pool: &PgPool, job: Uuid, node: Uuid, age_secs: f64) {
     .unwrap();
 }
 
-#[sqlx::test]
-async fn watches_of_gone_hubs_are_removed_and_those_of_live_hubs_kept(pool: PgPool) {
-    // A live hub (its LISTEN session is connected) watching a job; its
-    // row is aged past the grace: it stays, the hub is alive.
+/// A job events hub whose listener runs until the token is cancelled,
+/// subscribed to `job` (its watch row written).
+async fn live_hub_watching(
+    pool: &PgPool,
+    job: Uuid,
+) -> (
+    tokio_util::sync::CancellationToken,
+    weir::events::Subscription,
+) {
     let stop = tokio_util::sync::CancellationToken::new();
     let hub = weir::events::JobEvents::connect(pool.clone(), stop.clone(), Duration::from_secs(2))
         .await
         .unwrap();
+    let sub = hub.subscribe(JobId(job)).await.unwrap();
+    (stop, sub)
+}
+
+#[sqlx::test]
+async fn watches_of_gone_hubs_are_removed_and_those_of_live_hubs_kept(pool: PgPool) {
+    // A live hub (its LISTEN session is connected) watching a job; its
+    // row is aged past the grace: it stays, the hub is alive.
     let watched = Uuid::new_v4();
-    let _sub = hub.subscribe(JobId(watched)).await.unwrap();
+    let (stop, _sub) = live_hub_watching(&pool, watched).await;
     sqlx::query("UPDATE weir.watches SET since = now() - interval '1 hour' WHERE job_id = $1")
         .bind(watched)
         .execute(&pool)
@@ -329,12 +342,8 @@ async fn watches_of_gone_hubs_are_removed_and_those_of_live_hubs_kept(pool: PgPo
 
 #[sqlx::test]
 async fn a_hub_writes_its_watches_again_after_its_listener_reconnects(pool: PgPool) {
-    let stop = tokio_util::sync::CancellationToken::new();
-    let hub = weir::events::JobEvents::connect(pool.clone(), stop.clone(), Duration::from_secs(2))
-        .await
-        .unwrap();
     let job = Uuid::new_v4();
-    let _sub = hub.subscribe(JobId(job)).await.unwrap();
+    let (stop, _sub) = live_hub_watching(&pool, job).await;
     let [(node, _)] = watches_of(&pool, job).await[..] else {
         panic!("one watch row expected");
     };
