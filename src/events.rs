@@ -56,16 +56,10 @@ impl JobEvents {
     pub async fn start(pool: PgPool, shutdown: CancellationToken) -> Result<Arc<Self>> {
         // A database that is restarting while the web node starts is
         // waited for, as the listener below does once it runs.
-        let node = NodeId(Uuid::new_v4());
-        let name = db::watches::listener_application_name(node);
-        let listener = db::retry_while_unreachable(
-            "starting the job events listener",
-            &shutdown,
-            None,
-            || db::listen_as(&pool, JOB_EVENTS_CHANNEL, &name),
-        )
-        .await?;
-        Ok(Self::spawn(pool, node, listener, shutdown, SAFETY_RECHECK))
+        db::retry_while_unreachable("starting the job events listener", &shutdown, None, || {
+            Self::connect(pool.clone(), shutdown.clone(), SAFETY_RECHECK)
+        })
+        .await
     }
 
     /// Connects the listener once (an error if the database cannot be
@@ -119,7 +113,7 @@ impl JobEvents {
                     }
                 }
             }
-            let _ = db::watches::remove_node(&me.pool, me.node).await;
+            let _ = me.remove_watches().await;
         });
         events
     }

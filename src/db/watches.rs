@@ -44,10 +44,14 @@ pub async fn remove_node(db: impl PgExecutor<'_>, node: NodeId) -> Result<()> {
     Ok(())
 }
 
+/// How the `application_name` of a job events hub's LISTEN connection
+/// begins; the hub's node id follows.
+const LISTENER_NAME_PREFIX: &str = "weir events ";
+
 /// The `application_name` of a job events hub's LISTEN connection: while
 /// a session with this name is connected, the hub is alive.
 pub fn listener_application_name(node: NodeId) -> String {
-    format!("weir events {}", node.0)
+    format!("{LISTENER_NAME_PREFIX}{}", node.0)
 }
 
 /// Removes the watches of hubs that are gone: rows older than `grace`
@@ -66,9 +70,10 @@ pub async fn delete_orphaned(
            WHERE w.since < coalesce($1, now()) - make_interval(secs => $2)
              AND NOT EXISTS (
                  SELECT 1 FROM pg_stat_activity a
-                 WHERE a.application_name = 'weir events ' || w.node_id::text)"#,
+                 WHERE a.application_name = $3 || w.node_id::text)"#,
         now,
         grace.as_secs_f64(),
+        LISTENER_NAME_PREFIX,
     )
     .execute(db)
     .await?

@@ -58,6 +58,17 @@ pub(crate) struct Runner {
 }
 
 impl Runner {
+    /// Whether the queue is paused (false when that cannot be read: the
+    /// queue is then armed as usual).
+    async fn paused(&self) -> bool {
+        db::queues::is_paused(&self.fast, &self.queue.name)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::debug!(queue = %self.queue.name, error = %e, "reading the pause failed");
+                false
+            })
+    }
+
     pub async fn run(self) {
         let slots = Arc::new(Semaphore::new(self.queue.concurrency));
         let mut executions = JoinSet::new();
@@ -198,19 +209,6 @@ impl Runner {
         if let Err(e) = db::waiters::remove(&self.fast, self.env.node, name).await {
             tracing::debug!(error = %e, "could not remove the waiter row");
         }
-    }
-}
-
-impl Runner {
-    /// Whether the queue is paused (false when that cannot be read: the
-    /// queue is then armed as usual).
-    async fn paused(&self) -> bool {
-        db::queues::is_paused(&self.fast, &self.queue.name)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::debug!(queue = %self.queue.name, error = %e, "reading the pause failed");
-                false
-            })
     }
 }
 
