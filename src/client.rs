@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::db;
 use crate::error::{Error, Result};
-use crate::events::{JobEvents, SAFETY_RECHECK};
+use crate::events::{Follow, JobEvents, SAFETY_RECHECK};
 use crate::job::{Enqueued, Job, JobId, NewJob};
 use crate::task::Task;
 
@@ -115,7 +115,27 @@ impl Client {
     /// interval ([`Client::with_recheck_interval`]). When that connection
     /// cannot be opened, the wait polls instead (10 ms to 500 ms).
     pub async fn wait(&self, id: JobId, timeout: Duration) -> Result<Job> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        self.follow(id).await?.finished(timeout).await
+    }
+
+    /// Follows a job's changes (progress, state, result), woken as
+    /// [`Client::wait`] is: each [`Follow::changed`] returns the job once
+    /// it differs from the version the previous call returned. Its watch
+    /// is kept until the `Follow` is dropped.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: weir::Client, id: weir::JobId) -> weir::Result<()> {
+    /// let mut follow = client.follow(id).await?;
+    /// loop {
+    ///     let job = follow.changed(std::time::Duration::from_secs(60)).await?;
+    ///     println!("{:?} {:?}", job.state, job.progress);
+    ///     if job.state.is_terminal() {
+    ///         break;
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn follow(&self, id: JobId) -> Result<Follow> {
         let events = self
             .waits
             .events
@@ -127,28 +147,14 @@ impl Client {
                 )
             })
             .await;
-        let mut sub = match events {
-            Ok(events) => Some(events.subscribe(id).await?),
+        let hub = match events {
+            Ok(events) => Some(events),
             Err(e) => {
                 tracing::debug!(error = %e, "no job events listener; polling");
                 None
             }
         };
-        let mut interval = Duration::from_millis(10);
-        loop {
-            let job = self.job(id).await?;
-            let now = tokio::time::Instant::now();
-            if job.state.is_terminal() || now >= deadline {
-                return Ok(job);
-            }
-            match &mut sub {
-                Some(sub) => sub.changed(deadline - now).await,
-                None => {
-                    tokio::time::sleep(interval.min(deadline - now)).await;
-                    interval = (interval * 2).min(Duration::from_millis(500));
-                }
-            }
-        }
+        Follow::start(self.pool.clone(), hub, id).await
     }
 }
 

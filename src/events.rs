@@ -21,8 +21,8 @@ use uuid::Uuid;
 
 use crate::db;
 use crate::db::watches::JOB_EVENTS_CHANNEL;
-use crate::error::Result;
-use crate::job::{JobId, NodeId};
+use crate::error::{Error, Result};
+use crate::job::{Job, JobId, NodeId};
 
 /// Longest a waiter goes without re-reading its job, in case a
 /// notification was lost.
@@ -253,6 +253,89 @@ impl Subscription {
     pub async fn changed(&mut self, max: Duration) {
         let recheck = self.events.recheck;
         let _ = tokio::time::timeout(max.min(recheck), self.rx.changed()).await;
+    }
+}
+
+/// One job followed: each [`Follow::changed`] returns it once it differs
+/// from the version the previous call returned. Holds the job's watch (if
+/// it follows through a hub) until dropped, so following a job for a long
+/// time writes its watch row once.
+pub struct Follow {
+    pool: PgPool,
+    id: JobId,
+    sub: Option<Subscription>,
+    last: Option<Job>,
+    /// Without a hub: the next pause between reads.
+    poll: Duration,
+}
+
+/// Pauses between reads of a job followed without a hub: from the first
+/// to the longest, doubling while the job does not change.
+const POLL_FIRST: Duration = Duration::from_millis(10);
+const POLL_LONGEST: Duration = Duration::from_millis(500);
+
+impl Follow {
+    /// Follows `id` through `hub`'s notifications (the watch row is
+    /// committed before this returns), or, with no hub, by reading it
+    /// every 10 ms to 500 ms.
+    pub async fn start(pool: PgPool, hub: Option<&Arc<JobEvents>>, id: JobId) -> Result<Self> {
+        let sub = match hub {
+            Some(hub) => Some(hub.subscribe(id).await?),
+            None => None,
+        };
+        Ok(Follow {
+            pool,
+            id,
+            sub,
+            last: None,
+            poll: POLL_FIRST,
+        })
+    }
+
+    /// The job as soon as it differs from the version the previous call
+    /// returned (the first call returns it at once), or as it is when
+    /// `timeout` passes. [`Error::NotFound`] if it does not exist.
+    pub async fn changed(&mut self, timeout: Duration) -> Result<Job> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.last.is_some() {
+                self.pause(deadline).await;
+            }
+            let job = db::jobs::get(&self.pool, self.id)
+                .await?
+                .ok_or(Error::NotFound(self.id))?;
+            let new = self.last.as_ref() != Some(&job);
+            if new || tokio::time::Instant::now() >= deadline {
+                if new {
+                    self.poll = POLL_FIRST;
+                }
+                self.last = Some(job.clone());
+                return Ok(job);
+            }
+        }
+    }
+
+    /// The job once it is terminal, or as it is when `timeout` passes.
+    pub async fn finished(&mut self, timeout: Duration) -> Result<Job> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let job = self.changed(left).await?;
+            if job.state.is_terminal() || tokio::time::Instant::now() >= deadline {
+                return Ok(job);
+            }
+        }
+    }
+
+    async fn pause(&mut self, deadline: tokio::time::Instant) {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match &mut self.sub {
+            Some(sub) => sub.changed(left).await,
+            None => {
+                tokio::time::sleep(self.poll.min(left)).await;
+                self.poll = (self.poll * 2).min(POLL_LONGEST);
+            }
+        }
     }
 }
 

@@ -50,6 +50,7 @@ pub mod worker;
 
 pub use client::{Client, enqueue_in, enqueue_many_in};
 pub use error::{Error, Result};
+pub use events::Follow;
 pub use job::{AttemptError, Enqueued, Job, JobId, JobState, NewJob, NodeId, Progress};
 pub use task::{JobContext, JobError, Task};
 pub use worker::{QueueConfig, Worker, WorkerConfig};

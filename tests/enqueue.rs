@@ -125,6 +125,74 @@ async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
     }
 }
 
+/// The `xmin` of the watch row of `id` (it changes when the row is
+/// written again).
+async fn watch_row_version(pool: &PgPool, id: JobId) -> Option<String> {
+    sqlx::query_scalar("SELECT xmin::text FROM weir.watches WHERE job_id = $1")
+        .bind(id.0)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test]
+async fn rust_client_follow_returns_each_change_woken_by_notify_on_one_watch(pool: PgPool) {
+    // Re-reads only every minute: changes returned within seconds were
+    // announced by NOTIFY.
+    let client = Client::new(pool.clone()).with_recheck_interval(Duration::from_secs(60));
+    let id = client
+        .enqueue_job(&NewJob::new("test.echo", json!({})))
+        .await
+        .unwrap()
+        .id;
+    let mut follow = client.follow(id).await.unwrap();
+    let first = follow.changed(Duration::from_secs(120)).await.unwrap();
+    assert_eq!(first.state, JobState::Available);
+    assert_eq!(first.progress, None);
+    let row = watch_row_version(&pool, id).await;
+    assert!(row.is_some(), "following did not watch the job");
+
+    // Nothing changes: the call waits its whole timeout, then returns the
+    // job as it is.
+    let same = follow.changed(Duration::from_millis(300)).await.unwrap();
+    assert_eq!(same, first);
+
+    for done in 1..=3 {
+        let changer = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                sqlx::query(
+                    "UPDATE weir.jobs SET progress = jsonb_build_object('done', $2::int, 'total', 3) WHERE id = $1",
+                )
+                .bind(id.0)
+                .bind(done)
+                .execute(&pool)
+                .await
+                .unwrap();
+            })
+        };
+        let job = tokio::time::timeout(
+            Duration::from_secs(5),
+            follow.changed(Duration::from_secs(120)),
+        )
+        .await
+        .expect("the follow was not woken by the change")
+        .unwrap();
+        changer.await.unwrap();
+        assert_eq!(job.progress.and_then(|p| p.done), Some(done.into()));
+    }
+    // One watch row served every change; dropping the follow removes it.
+    assert_eq!(watch_row_version(&pool, id).await, row);
+    drop(follow);
+    let t = std::time::Instant::now();
+    while watched(&pool, id).await {
+        assert!(t.elapsed() < Duration::from_secs(5), "the watch row stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client.close().await.unwrap();
+}
+
 #[sqlx::test]
 async fn rust_client_wait_returns_the_job_as_it_is_when_the_timeout_passes(pool: PgPool) {
     let client = Client::new(pool.clone());

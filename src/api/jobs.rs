@@ -24,6 +24,7 @@ use super::{ApiAuth, ApiTags, AppState};
 use crate::db;
 use crate::db::jobs::{CancelOutcome, ListFilter};
 use crate::error::Error;
+use crate::events::Follow;
 use crate::job::{Job, JobId, JobState, NewJob};
 
 /// The state of a job.
@@ -468,6 +469,11 @@ fn location(id: Uuid) -> String {
 }
 
 impl JobsApi {
+    /// Follows `id` through the node's job events hub.
+    async fn follow(&self, id: JobId) -> Result<Follow, ApiError> {
+        Ok(Follow::start(self.state.pool.clone(), Some(&self.state.events), id).await?)
+    }
+
     async fn read(&self, id: JobId) -> Result<Job, ApiError> {
         db::jobs::get(&self.state.pool, id)
             .await?
@@ -667,16 +673,8 @@ impl JobsApi {
             if wait.is_zero() {
                 return self.read(id).await;
             }
-            let deadline = tokio::time::Instant::now() + wait;
-            let mut sub = self.state.events.subscribe(id).await?;
-            loop {
-                let job = self.read(id).await?;
-                let now = tokio::time::Instant::now();
-                if job.state.is_terminal() || now >= deadline {
-                    return Ok(job);
-                }
-                sub.changed(deadline - now).await;
-            }
+            let mut follow = self.follow(id).await?;
+            Ok(follow.finished(wait).await?)
         }
         .await;
         match result {
@@ -702,63 +700,45 @@ impl JobsApi {
         /** The job's id. */
         id: Path<String>,
     ) -> JobEventsResponse {
-        let setup: Result<(crate::events::Subscription, Job), ApiError> = async {
-            let id = parse_id(&id.0)?;
-            let sub = self.state.events.subscribe(id).await?;
-            let job = self.read(id).await?;
-            Ok((sub, job))
-        }
-        .await;
-        let (sub, first) = match setup {
-            Ok(v) => v,
+        let mut follow = match async { self.follow(parse_id(&id.0)?).await }.await {
+            Ok(f) => f,
             Err(e) => return respond(e),
         };
-        let pool = self.state.pool.clone();
-        struct Follow {
-            sub: crate::events::Subscription,
-            last: Option<Job>,
-            pending_first: Option<Job>,
-            done: bool,
-        }
-        let follow = Follow {
-            sub,
-            last: None,
-            pending_first: Some(first),
-            done: false,
+        // The current state first, at once (404 if there is no such job).
+        let first = match follow.changed(Duration::ZERO).await {
+            Ok(job) => job,
+            Err(e) => return respond(e),
         };
-        let stream = futures_util::stream::unfold((follow, pool), |(mut f, pool)| async move {
-            if f.done {
-                return None;
-            }
-            if let Some(job) = f.pending_first.take() {
-                f.done = job.state.is_terminal();
-                f.last = Some(job.clone());
-                return Some((event(JobEventType::State, job), (f, pool)));
-            }
-            loop {
-                f.sub.changed(Duration::from_secs(3600)).await;
-                let id = f.last.as_ref().map(|j| j.id)?;
-                let job = match db::jobs::get(&pool, id).await {
-                    Ok(Some(job)) => job,
-                    Ok(None) => return None,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "reading a followed job failed");
-                        continue;
-                    }
+        let stream = futures_util::stream::unfold(
+            (follow, Some(first), None::<Job>),
+            |(mut follow, first, last)| async move {
+                let (ty, job) = match (first, last) {
+                    (Some(job), _) => (JobEventType::State, job),
+                    (None, Some(last)) if last.state.is_terminal() => return None,
+                    (None, Some(last)) => loop {
+                        let job = match follow.changed(Duration::from_secs(3600)).await {
+                            Ok(job) => job,
+                            Err(Error::NotFound(_)) => return None,
+                            Err(e) => {
+                                // Tried again after the next notification
+                                // or re-check.
+                                tracing::warn!(error = %e, "reading a followed job failed");
+                                continue;
+                            }
+                        };
+                        if job.state != last.state || job.attempt != last.attempt {
+                            break (JobEventType::State, job);
+                        }
+                        if job.progress != last.progress {
+                            break (JobEventType::Progress, job);
+                        }
+                    },
+                    (None, None) => return None,
                 };
-                let last = f.last.as_ref()?;
-                let ty = if job.state != last.state || job.attempt != last.attempt {
-                    JobEventType::State
-                } else if job.progress != last.progress {
-                    JobEventType::Progress
-                } else {
-                    continue;
-                };
-                f.done = job.state.is_terminal();
-                f.last = Some(job.clone());
-                return Some((event(ty, job), (f, pool)));
-            }
-        });
+                let state = (follow, None, Some(job.clone()));
+                Some((event(ty, job), state))
+            },
+        );
         JobEventsResponse::Ok(
             EventStream::new(stream.boxed())
                 .keep_alive(Duration::from_secs(15))

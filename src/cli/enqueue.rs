@@ -110,8 +110,9 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
 async fn follow(client: &Client, id: crate::job::JobId) -> Result<ExitCode> {
     let tty = std::io::stderr().is_terminal();
     let mut last_progress = None;
+    let mut follow = client.follow(id).await?;
     loop {
-        let job = client.wait(id, Duration::from_millis(250)).await?;
+        let job = follow.changed(Duration::from_secs(3600)).await?;
         if job.progress != last_progress {
             if let Some(p) = &job.progress {
                 let line = progress_line(p);
