@@ -494,6 +494,67 @@ async fn a_paused_queue_is_not_armed_so_its_producers_send_no_wake_ups(pool: PgP
     worker.stop().await;
 }
 
+/// Pauses `default`, inserts a job and waits until the idle `worker`,
+/// woken by it, has seen the pause and left its waiter disarmed.
+async fn paused_with_one_job_waiting(pool: &PgPool, worker: &RunningWorker) {
+    sqlx::query("SELECT weir.pause_queue('default')")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('test.record')")
+        .execute(pool)
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the worker woken and disarmed",
+        || async {
+            let armed: bool = sqlx::query_scalar(
+                "SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = 'default'",
+            )
+            .bind(worker.node.0)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            (!armed).then_some(())
+        },
+    )
+    .await;
+}
+
+#[sqlx::test]
+async fn a_pause_lifted_by_a_direct_update_or_delete_wakes_the_workers(pool: PgPool) {
+    // The fallback poll is 60 s: a job run within seconds of the change
+    // was woken by it.
+    let (recorder, worker) = idle_listening_worker(&pool, 2).await;
+    paused_with_one_job_waiting(&pool, &worker).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(recorder.runs().is_empty(), "a paused queue's job ran");
+    sqlx::query("UPDATE weir.queues SET paused = false WHERE name = 'default'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the job run after UPDATE",
+        || async { (recorder.runs().len() == 1).then_some(()) },
+    )
+    .await;
+
+    paused_with_one_job_waiting(&pool, &worker).await;
+    sqlx::query("DELETE FROM weir.queues WHERE name = 'default'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    eventually(
+        Duration::from_secs(5),
+        "the job run after DELETE",
+        || async { (recorder.runs().len() == 2).then_some(()) },
+    )
+    .await;
+    worker.stop().await;
+}
+
 #[sqlx::test]
 async fn a_queue_fed_faster_than_its_linger_sends_few_wake_ups(pool: PgPool) {
     // Jobs arrive every millisecond or two and are run at once: each drain
