@@ -78,16 +78,32 @@ async fn watched(pool: &PgPool, id: JobId) -> bool {
         .unwrap()
 }
 
-#[sqlx::test]
-async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
-    // Re-reads only every minute: a wait that ends within seconds of the
-    // change was woken by its NOTIFY.
+/// A client that re-reads only every minute (so a change seen within
+/// seconds was announced by NOTIFY), and a job of its.
+async fn slow_client_and_job(pool: &PgPool) -> (Client, JobId) {
     let client = Client::new(pool.clone()).with_recheck_interval(Duration::from_secs(60));
     let id = client
         .enqueue_job(&NewJob::new("test.echo", json!({})))
         .await
         .unwrap()
         .id;
+    (client, id)
+}
+
+/// Waits (5 s at most) until no watch row names `id`.
+async fn until_unwatched(pool: &PgPool, id: JobId) {
+    let t = std::time::Instant::now();
+    while watched(pool, id).await {
+        assert!(t.elapsed() < Duration::from_secs(5), "the watch row stayed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test]
+async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
+    // Re-reads only every minute: a wait that ends within seconds of the
+    // change was woken by its NOTIFY.
+    let (client, id) = slow_client_and_job(&pool).await;
     let waiting = {
         let client = client.clone();
         tokio::spawn(async move { client.wait(id, Duration::from_secs(120)).await })
@@ -118,11 +134,7 @@ async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
 
     // Dropping the last clone stops the listener, and the watch goes.
     drop(client);
-    let t = std::time::Instant::now();
-    while watched(&pool, id).await {
-        assert!(t.elapsed() < Duration::from_secs(5), "the watch row stayed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_unwatched(&pool, id).await;
 }
 
 /// The `xmin` of the watch row of `id` (it changes when the row is
@@ -139,12 +151,7 @@ async fn watch_row_version(pool: &PgPool, id: JobId) -> Option<String> {
 async fn rust_client_follow_returns_each_change_woken_by_notify_on_one_watch(pool: PgPool) {
     // Re-reads only every minute: changes returned within seconds were
     // announced by NOTIFY.
-    let client = Client::new(pool.clone()).with_recheck_interval(Duration::from_secs(60));
-    let id = client
-        .enqueue_job(&NewJob::new("test.echo", json!({})))
-        .await
-        .unwrap()
-        .id;
+    let (client, id) = slow_client_and_job(&pool).await;
     let mut follow = client.follow(id).await.unwrap();
     let first = follow.changed(Duration::from_secs(120)).await.unwrap();
     assert_eq!(first.state, JobState::Available);
@@ -185,11 +192,7 @@ async fn rust_client_follow_returns_each_change_woken_by_notify_on_one_watch(poo
     // One watch row served every change; dropping the follow removes it.
     assert_eq!(watch_row_version(&pool, id).await, row);
     drop(follow);
-    let t = std::time::Instant::now();
-    while watched(&pool, id).await {
-        assert!(t.elapsed() < Duration::from_secs(5), "the watch row stayed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_unwatched(&pool, id).await;
     client.close().await.unwrap();
 }
 

@@ -527,31 +527,24 @@ async fn a_pause_lifted_by_a_direct_update_or_delete_wakes_the_workers(pool: PgP
     // The fallback poll is 60 s: a job run within seconds of the change
     // was woken by it.
     let (recorder, worker) = idle_listening_worker(&pool, 2).await;
-    paused_with_one_job_waiting(&pool, &worker).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(recorder.runs().is_empty(), "a paused queue's job ran");
-    sqlx::query("UPDATE weir.queues SET paused = false WHERE name = 'default'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    eventually(
-        Duration::from_secs(5),
-        "the job run after UPDATE",
-        || async { (recorder.runs().len() == 1).then_some(()) },
-    )
-    .await;
-
-    paused_with_one_job_waiting(&pool, &worker).await;
-    sqlx::query("DELETE FROM weir.queues WHERE name = 'default'")
-        .execute(&pool)
-        .await
-        .unwrap();
-    eventually(
-        Duration::from_secs(5),
-        "the job run after DELETE",
-        || async { (recorder.runs().len() == 2).then_some(()) },
-    )
-    .await;
+    let lifts = [
+        "UPDATE weir.queues SET paused = false WHERE name = 'default'",
+        "DELETE FROM weir.queues WHERE name = 'default'",
+    ];
+    for (ran_before, lift) in lifts.into_iter().enumerate() {
+        paused_with_one_job_waiting(&pool, &worker).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(
+            recorder.runs().len(),
+            ran_before,
+            "a paused queue's job ran"
+        );
+        sqlx::query(lift).execute(&pool).await.unwrap();
+        eventually(Duration::from_secs(5), lift, || async {
+            (recorder.runs().len() == ran_before + 1).then_some(())
+        })
+        .await;
+    }
     worker.stop().await;
 }
 
