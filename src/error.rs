@@ -20,7 +20,7 @@ pub enum Error {
     #[error("configuration: {0}")]
     Config(String),
     /// Talking to the database failed.
-    #[error("database: {0}")]
+    #[error("database: {0}{hint}", hint = pooler_hint(.0))]
     Database(sqlx::Error),
     /// Applying migrations failed.
     #[error("migration: {0}")]
@@ -75,6 +75,23 @@ pub fn constraint_message(constraint: &str) -> Option<&'static str> {
         .iter()
         .find(|(name, _)| *name == constraint)
         .map(|(_, message)| *message)
+}
+
+/// What a prepared statement of sqlx's (`sqlx_s_N`) that already exists,
+/// or no longer exists, on the server most likely means.
+const POOLER_HINT: &str = " (is a connection pooler in transaction mode between weir and \
+PostgreSQL? weir needs session-level connections: connect directly or use session mode; see \
+docs/deployment.md)";
+
+/// [`POOLER_HINT`] for an error about one of sqlx's prepared statements
+/// (each connection names its own `sqlx_s_1`, `sqlx_s_2`, ...: a server
+/// session shared by several of them sees the names collide or vanish),
+/// else nothing.
+fn pooler_hint(err: &sqlx::Error) -> &'static str {
+    match err.as_database_error() {
+        Some(db) if db.message().contains("prepared statement \"sqlx_s_") => POOLER_HINT,
+        _ => "",
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -1,5 +1,7 @@
-//! The listener survives the loss of its connection: it reconnects,
-//! LISTENs again and re-scans at once.
+//! Connections: the listener survives the loss of its connection (it
+//! reconnects, LISTENs again and re-scans at once), and a server session
+//! shared behind weir's back (a transaction-mode pooler) is named in the
+//! error.
 
 mod common;
 
@@ -35,4 +37,34 @@ async fn job_enqueued_after_the_listener_was_killed_is_picked_up_long_before_the
         wait_until_idle(&pool, worker.node, "default").await;
     }
     worker.stop().await;
+}
+
+#[sqlx::test]
+async fn a_shared_server_session_gets_an_error_that_names_the_pooler(pool: PgPool) {
+    // What a transaction-mode pooler without prepared-statement support
+    // does: one server session serves several client connections, whose
+    // prepared statements (sqlx_s_1, sqlx_s_2, ...) collide. Here the
+    // names are taken first by hand on the connection weir then uses.
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect_with(&pool.connect_options())
+        .await
+        .unwrap();
+    for n in 1..=20 {
+        // `n` is a number: nothing to inject.
+        let prepare = sqlx::AssertSqlSafe(format!("PREPARE sqlx_s_{n} AS SELECT 1"));
+        conn.execute(sqlx::raw_sql(prepare)).await.unwrap();
+    }
+    let err = weir::enqueue_in(&mut conn, &weir::NewJob::new("test.echo", json!({})))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("already exists"), "{message}");
+    assert!(message.contains("transaction mode"), "{message}");
+    assert!(message.contains("docs/deployment.md"), "{message}");
+    // Any other database error carries no such hint.
+    let other = weir::enqueue_in(&pool, &weir::NewJob::new("test.echo", json!([1])))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!other.contains("pooler"), "{other}");
 }
