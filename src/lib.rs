@@ -10,9 +10,11 @@
 //! - [`job`]: domain types (ids, states, the job object); no SQL.
 //! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
 //! - [`backoff`]: retry delay policy.
-//! - [`client`]: enqueue (alone or in your transaction), read, wait.
+//! - [`client`]: enqueue (alone or in your transaction), read, wait,
+//!   follow.
 //! - [`events`]: job change notifications over one LISTEN connection,
-//!   shared by every wait of a web node or of a [`Client`].
+//!   shared by every wait of a web node or of a [`Client`], and
+//!   [`Follow`], the one loop that waits for a job's next change.
 //! - [`worker`]: the worker node: listener, claim loops, executions,
 //!   batched completer, heartbeats, the watch over running attempts
 //!   (cancel, jobs taken away).
