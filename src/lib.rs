@@ -27,7 +27,7 @@
 //! - [`metrics`]: process counters for `GET /metrics`.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
 //! - [`tasks`]: the built-in demo tasks.
-//! - [`bench`]: the benchmark behind `weir bench`, one file per scenario.
+//! - [`bench`](mod@bench): the benchmark behind `weir bench`, one file per scenario.
 //! - [`cli`]: the `weir` binary's verbs.
 //! - `migrations/`: the schema, embedded and applied by `weir migrate`.
 #![forbid(unsafe_code)]

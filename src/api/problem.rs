@@ -115,7 +115,7 @@ impl From<Error> for ApiError {
 }
 
 /// A per-operation response enum that can carry a problem. Implemented by
-/// [`problem_response!`] for each operation's `ApiResponse` enum.
+/// `problem_response!` for each operation's `ApiResponse` enum.
 pub trait ProblemResponse: Sized {
     fn from_problem(status: StatusCode, problem: Problem) -> Self;
 }

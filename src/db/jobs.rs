@@ -271,7 +271,7 @@ fn count_up(first: Uuid, n: usize) -> Vec<Uuid> {
 /// state and `run_at` of each job stored otherwise than `available` at
 /// `now()` (scheduled, or given a `run_at` of its own; usually none).
 /// Everything else is stored as given: kind and args as sent (jsonb keeps
-/// the same JSON value), queue and priority as [`Columns`] filled them in,
+/// the same JSON value), queue and priority as `Columns` filled them in,
 /// attempt 0 and no outcome yet. Reading 5,000 full rows back and matching
 /// them by id cost about as much client CPU as the INSERT cost the server.
 pub async fn insert_many_with_ids(
