@@ -244,6 +244,56 @@ async fn enqueue_wait_follows_the_job_to_its_result(pool: PgPool) {
     worker.stop().await;
 }
 
+#[sqlx::test]
+async fn job_wait_follows_an_existing_job_to_its_end(pool: PgPool) {
+    let recorder = Recorder::default();
+    let worker = RunningWorker::start(
+        &pool,
+        fast_config(&[("default", 2)]),
+        full_registry(&recorder),
+    );
+    let id: uuid::Uuid = sqlx::query_scalar(
+        r#"SELECT weir.enqueue('demo.process_item', '{"name":"j","steps":3,"step_ms":150}')"#,
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let id = id.to_string();
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        weir(&pool, &["job", &id, "--wait"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("succeeded"), "{}", out.stdout);
+    // Not a terminal: one progress line per change, the last one 3/3.
+    assert!(out.stderr.contains("3/3"), "{}", out.stderr);
+
+    let failed: uuid::Uuid =
+        sqlx::query_scalar(r#"SELECT weir.enqueue('demo.fail', '{"fatal": true}')"#)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let out = weir(&pool, &["job", &failed.to_string(), "--wait", "--json"]).await;
+    assert_eq!(out.code, 1, "a failed job exits 1: {}", out.stderr);
+    let job: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(job["state"], "failed");
+
+    let unknown = uuid::Uuid::nil().to_string();
+    assert_one_line_error(
+        &weir(&pool, &["job", &unknown, "--wait"]).await,
+        "not found",
+    );
+    // The follows left no watch behind.
+    let watches: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.watches")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(watches, 0);
+    worker.stop().await;
+}
+
 #[tokio::test]
 async fn every_verb_has_help_with_an_example() {
     for verb in [

@@ -1,6 +1,5 @@
 //! `weir enqueue KIND [ARGS]`: enqueue from the shell.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +8,7 @@ use clap::Args;
 use crate::client::Client;
 use crate::config::DbArgs;
 use crate::error::{Error, Result};
-use crate::job::{JobState, NewJob};
+use crate::job::NewJob;
 
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
@@ -92,65 +91,9 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("enqueued {}", enqueued.id);
-    let waited = tokio::select! {
-        r = follow(&client, enqueued.id) => r,
-        _ = tokio::signal::ctrl_c() => {
-            eprintln!("\ninterrupted; job {} goes on (weir job {} shows it)", enqueued.id, enqueued.id);
-            Ok(ExitCode::from(130))
-        }
-    };
-    // Its watch row goes now, not with the process.
-    let closed = client.close().await;
-    let code = waited?;
-    closed?;
-    Ok(code)
-}
-
-/// Prints `id`'s progress as it changes and, once it is terminal, the job.
-async fn follow(client: &Client, id: crate::job::JobId) -> Result<ExitCode> {
-    let tty = std::io::stderr().is_terminal();
-    let mut last_progress = None;
-    let mut follow = client.follow(id).await?;
-    loop {
-        let job = follow.changed(Duration::from_secs(3600)).await?;
-        if job.progress != last_progress {
-            if let Some(p) = &job.progress {
-                let line = progress_line(p);
-                if tty {
-                    eprint!("\r\x1b[2K{line}");
-                } else {
-                    eprintln!("{line}");
-                }
-            }
-            last_progress = job.progress.clone();
-        }
-        if job.state.is_terminal() {
-            if tty && last_progress.is_some() {
-                eprintln!();
-            }
-            println!("{}", super::job_json(&job)?);
-            return Ok(if job.state == JobState::Succeeded {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
-        }
-    }
-}
-
-/// `[#########.....] 3/10 message`
-fn progress_line(p: &crate::job::Progress) -> String {
-    let bar = match (p.done, p.total) {
-        (Some(d), Some(t)) if t > 0 => {
-            let filled = ((d.clamp(0, t) * 30) / t) as usize;
-            format!(
-                "[{}{}] {d}/{t} ",
-                "#".repeat(filled),
-                ".".repeat(30 - filled)
-            )
-        }
-        (Some(d), _) => format!("{d} "),
-        _ => String::new(),
-    };
-    format!("{bar}{}", p.message.as_deref().unwrap_or(""))
+    super::job::follow_to_the_end(client, enqueued.id, |job| {
+        println!("{}", super::job_json(job)?);
+        Ok(())
+    })
+    .await
 }

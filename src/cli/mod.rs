@@ -83,8 +83,10 @@ enum Command {
         after_help = "Example:\n  weir enqueue demo.process_item '{\"name\":\"x\",\"steps\":3,\"step_ms\":100}' --wait"
     )]
     Enqueue(enqueue::EnqueueArgs),
-    /// Show one job (--json: the API's job object).
-    #[command(after_help = "Example:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --json")]
+    /// Show one job (--json: the API's job object; --wait: follow it to its end).
+    #[command(
+        after_help = "Examples:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --json\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --wait"
+    )]
     Job(job::JobArgs),
     /// List jobs, newest first, filtered by state, queue and kind.
     #[command(
