@@ -523,13 +523,14 @@ async fn paused_with_one_job_waiting(pool: &PgPool, worker: &RunningWorker) {
 }
 
 #[sqlx::test]
-async fn a_pause_lifted_by_a_direct_update_or_delete_wakes_the_workers(pool: PgPool) {
+async fn a_pause_lifted_by_a_direct_update_delete_or_truncate_wakes_the_workers(pool: PgPool) {
     // The fallback poll is 60 s: a job run within seconds of the change
     // was woken by it.
     let (recorder, worker) = idle_listening_worker(&pool, 2).await;
     let lifts = [
         "UPDATE weir.queues SET paused = false WHERE name = 'default'",
         "DELETE FROM weir.queues WHERE name = 'default'",
+        "TRUNCATE weir.queues",
     ];
     for (ran_before, lift) in lifts.into_iter().enumerate() {
         paused_with_one_job_waiting(&pool, &worker).await;
