@@ -54,6 +54,14 @@ async fn quick_bench_reports_every_figure_and_cleans_up() {
     assert_eq!(json["burn_down"]["succeeded"], json["burn_down"]["jobs"]);
     assert_eq!(json["ceiling"]["jobs"], options.jobs);
     assert_eq!(json["latency"]["jobs"], options.latency_jobs);
+    // One paired ratio per timed round, whose median is the headline.
+    let rounds = json["enqueue"]["ratio_32_rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), options.enqueue_rounds.max(1));
+    assert!(
+        rounds.contains(&json["enqueue"]["ratio_32"]),
+        "{}",
+        json["enqueue"]
+    );
     // The http scenario loads an in-process web node: every request answered 2xx.
     assert!(json["http"]["ok"].as_u64().unwrap() > 0, "{}", json["http"]);
     assert_eq!(json["http"]["errors"], 0);

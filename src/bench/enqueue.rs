@@ -136,16 +136,15 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
             .filter(move |s| s.kind == kind && s.producers == producers)
     };
     let rate = |kind, producers| median(of(kind, producers).map(|s| s.rate).collect());
-    let paired = |kind, producers| {
-        median(
-            of(kind, producers)
-                .filter_map(|s| {
-                    of(Single::Baseline, producers)
-                        .find(|b| b.round == s.round)
-                        .map(|b| ratio(s.rate, b.rate))
-                })
-                .collect(),
-        )
+    // Each round's own ratio, in round order.
+    let paired = |kind, producers| -> Vec<f64> {
+        of(kind, producers)
+            .filter_map(|s| {
+                of(Single::Baseline, producers)
+                    .find(|b| b.round == s.round)
+                    .map(|b| ratio(s.rate, b.rate))
+            })
+            .collect()
     };
     let p = o.producers;
     let mut rows = Vec::new();
@@ -154,10 +153,14 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         let base = rate(Single::Baseline, producers);
         let ins = rate(Single::Insert, producers);
         let enq = rate(Single::Enqueue, producers);
+        let enq_rounds = paired(Single::Enqueue, producers);
         let (ins_ratio, enq_ratio) = (
-            paired(Single::Insert, producers),
-            paired(Single::Enqueue, producers),
+            median(paired(Single::Insert, producers)),
+            median(enq_rounds.clone()),
         );
+        let (low, high) = enq_rounds
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), r| (l.min(*r), h.max(*r)));
         rows.push((
             format!("{producers} producer(s): no-trigger INSERT"),
             format!("{base:.0}/s"),
@@ -168,7 +171,7 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         ));
         rows.push((
             format!("{producers} producer(s): weir.enqueue"),
-            format!("{enq:.0}/s ({enq_ratio:.2}x)"),
+            format!("{enq:.0}/s ({enq_ratio:.2}x; rounds {low:.2}-{high:.2})"),
         ));
         let suffix = if producers == 1 {
             "1".to_string()
@@ -180,10 +183,16 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         obj.insert(format!("enqueue_{suffix}_per_sec"), json!(round(enq, 0)));
         obj.insert(format!("insert_ratio_{suffix}"), json!(round(ins_ratio, 3)));
         obj.insert(format!("ratio_{suffix}"), json!(round(enq_ratio, 3)));
+        let rounds: Vec<f64> = enq_rounds.iter().map(|r| round(*r, 3)).collect();
+        obj.insert(format!("ratio_{suffix}_rounds"), json!(rounds));
     }
     if p != 32 {
         // The headline key is named for the default of 32 producers.
         obj.insert("ratio_32".into(), obj[&format!("ratio_{p}")].clone());
+        obj.insert(
+            "ratio_32_rounds".into(),
+            obj[&format!("ratio_{p}_rounds")].clone(),
+        );
     }
     obj.insert("producers".into(), json!(p));
     rows.push((
