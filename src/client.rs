@@ -147,14 +147,13 @@ impl Client {
                 )
             })
             .await;
-        let hub = match events {
-            Ok(events) => Some(events),
+        match events {
+            Ok(hub) => hub.follow(id).await,
             Err(e) => {
                 tracing::debug!(error = %e, "no job events listener; polling");
-                None
+                Ok(Follow::polling(self.pool.clone(), id))
             }
-        };
-        Follow::start(self.pool.clone(), hub, id).await
+        }
     }
 }
 

@@ -206,6 +206,16 @@ impl JobEvents {
         Ok(sub)
     }
 
+    /// Follows `id` through this hub's notifications; the watch row is
+    /// committed before this returns.
+    pub async fn follow(self: &Arc<Self>, id: JobId) -> Result<Follow> {
+        let sub = self.subscribe(id).await?;
+        Ok(Follow {
+            sub: Some(sub),
+            ..Follow::polling(self.pool.clone(), id)
+        })
+    }
+
     fn unsubscribe(self: &Arc<Self>, id: JobId) {
         let last = {
             let mut entries = self.entries.lock().expect("events poisoned");
@@ -275,21 +285,17 @@ const POLL_FIRST: Duration = Duration::from_millis(10);
 const POLL_LONGEST: Duration = Duration::from_millis(500);
 
 impl Follow {
-    /// Follows `id` through `hub`'s notifications (the watch row is
-    /// committed before this returns), or, with no hub, by reading it
-    /// every 10 ms to 500 ms.
-    pub async fn start(pool: PgPool, hub: Option<&Arc<JobEvents>>, id: JobId) -> Result<Self> {
-        let sub = match hub {
-            Some(hub) => Some(hub.subscribe(id).await?),
-            None => None,
-        };
-        Ok(Follow {
+    /// Follows `id` by reading it every 10 ms to 500 ms (for a client
+    /// whose LISTEN connection could not be opened;
+    /// [`JobEvents::follow`] is woken by notifications instead).
+    pub fn polling(pool: PgPool, id: JobId) -> Self {
+        Follow {
             pool,
             id,
-            sub,
+            sub: None,
             last: None,
             poll: POLL_FIRST,
-        })
+        }
     }
 
     /// The job as soon as it differs from the version the previous call

@@ -451,6 +451,15 @@ async fn steady_inserts_and_their_wake_ups(pool: &PgPool) -> (usize, usize) {
     (inserted, notifications)
 }
 
+/// Whether `worker`'s waiter on `default` is armed.
+async fn default_waiter_armed(pool: &PgPool, worker: &RunningWorker) -> bool {
+    sqlx::query_scalar("SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = 'default'")
+        .bind(worker.node.0)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 #[sqlx::test]
 async fn a_paused_queue_is_not_armed_so_its_producers_send_no_wake_ups(pool: PgPool) {
     // The first insert after the pause wakes the idle worker; its look
@@ -469,14 +478,7 @@ async fn a_paused_queue_is_not_armed_so_its_producers_send_no_wake_ups(pool: PgP
         notifications <= 2,
         "{notifications} NOTIFYs for {inserted} inserts in 2 s"
     );
-    let armed: bool = sqlx::query_scalar(
-        "SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = 'default'",
-    )
-    .bind(worker.node.0)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    assert!(!armed);
+    assert!(!default_waiter_armed(&pool, &worker).await);
     assert!(recorder.runs().is_empty());
 
     // Resuming wakes it although it is not armed: the jobs run long
@@ -508,16 +510,7 @@ async fn paused_with_one_job_waiting(pool: &PgPool, worker: &RunningWorker) {
     eventually(
         Duration::from_secs(5),
         "the worker woken and disarmed",
-        || async {
-            let armed: bool = sqlx::query_scalar(
-                "SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = 'default'",
-            )
-            .bind(worker.node.0)
-            .fetch_one(pool)
-            .await
-            .unwrap();
-            (!armed).then_some(())
-        },
+        || async { (!default_waiter_armed(pool, worker).await).then_some(()) },
     )
     .await;
 }

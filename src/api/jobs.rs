@@ -24,7 +24,6 @@ use super::{ApiAuth, ApiTags, AppState};
 use crate::db;
 use crate::db::jobs::{CancelOutcome, ListFilter};
 use crate::error::Error;
-use crate::events::Follow;
 use crate::job::{Job, JobId, JobState, NewJob};
 
 /// The state of a job.
@@ -469,11 +468,6 @@ fn location(id: Uuid) -> String {
 }
 
 impl JobsApi {
-    /// Follows `id` through the node's job events hub.
-    async fn follow(&self, id: JobId) -> Result<Follow, ApiError> {
-        Ok(Follow::start(self.state.pool.clone(), Some(&self.state.events), id).await?)
-    }
-
     async fn read(&self, id: JobId) -> Result<Job, ApiError> {
         db::jobs::get(&self.state.pool, id)
             .await?
@@ -673,7 +667,7 @@ impl JobsApi {
             if wait.is_zero() {
                 return self.read(id).await;
             }
-            let mut follow = self.follow(id).await?;
+            let mut follow = self.state.events.follow(id).await?;
             Ok(follow.finished(wait).await?)
         }
         .await;
@@ -700,45 +694,46 @@ impl JobsApi {
         /** The job's id. */
         id: Path<String>,
     ) -> JobEventsResponse {
-        let mut follow = match async { self.follow(parse_id(&id.0)?).await }.await {
-            Ok(f) => f,
+        let follow = async {
+            let mut follow = self.state.events.follow(parse_id(&id.0)?).await?;
+            // The current state first, at once (404 if there is no such job).
+            let first = follow.changed(Duration::ZERO).await?;
+            Ok::<_, ApiError>((follow, first))
+        };
+        let (follow, first) = match follow.await {
+            Ok(v) => v,
             Err(e) => return respond(e),
         };
-        // The current state first, at once (404 if there is no such job).
-        let first = match follow.changed(Duration::ZERO).await {
-            Ok(job) => job,
-            Err(e) => return respond(e),
-        };
-        let stream = futures_util::stream::unfold(
-            (follow, Some(first), None::<Job>),
-            |(mut follow, first, last)| async move {
-                let (ty, job) = match (first, last) {
-                    (Some(job), _) => (JobEventType::State, job),
-                    (None, Some(last)) if last.state.is_terminal() => return None,
-                    (None, Some(last)) => loop {
-                        let job = match follow.changed(Duration::from_secs(3600)).await {
-                            Ok(job) => job,
-                            Err(Error::NotFound(_)) => return None,
-                            Err(e) => {
-                                // Tried again after the next notification
-                                // or re-check.
-                                tracing::warn!(error = %e, "reading a followed job failed");
-                                continue;
-                            }
-                        };
-                        if job.state != last.state || job.attempt != last.attempt {
-                            break (JobEventType::State, job);
+        let rest = futures_util::stream::unfold(
+            (follow, first.clone()),
+            |(mut follow, last)| async move {
+                if last.state.is_terminal() {
+                    return None;
+                }
+                let (ty, job) = loop {
+                    let job = match follow.changed(Duration::from_secs(3600)).await {
+                        Ok(job) => job,
+                        Err(Error::NotFound(_)) => return None,
+                        Err(e) => {
+                            // Tried again after the next notification or
+                            // re-check.
+                            tracing::warn!(error = %e, "reading a followed job failed");
+                            continue;
                         }
-                        if job.progress != last.progress {
-                            break (JobEventType::Progress, job);
-                        }
-                    },
-                    (None, None) => return None,
+                    };
+                    if job.state != last.state || job.attempt != last.attempt {
+                        break (JobEventType::State, job);
+                    }
+                    if job.progress != last.progress {
+                        break (JobEventType::Progress, job);
+                    }
                 };
-                let state = (follow, None, Some(job.clone()));
-                Some((event(ty, job), state))
+                Some((event(ty, job.clone()), (follow, job)))
             },
         );
+        let stream =
+            futures_util::stream::once(std::future::ready(event(JobEventType::State, first)))
+                .chain(rest);
         JobEventsResponse::Ok(
             EventStream::new(stream.boxed())
                 .keep_alive(Duration::from_secs(15))

@@ -59,7 +59,8 @@ enum Single {
 pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     let mut conn = scratch.connect().await?;
     db::bench::reset_jobs(&mut conn).await?;
-    db::bench::pause_queue(&mut conn, QUEUE).await?;
+    // A worker serving it stays idle, listening.
+    db::queues::pause(&mut conn, QUEUE).await?;
 
     let mut registry = Registry::new();
     registry.register(Probe::default());

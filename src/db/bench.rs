@@ -156,18 +156,6 @@ pub async fn set_all_job_triggers(db: &mut PgConnection, enabled: bool) -> Resul
     Ok(())
 }
 
-/// Pauses `queue` (a worker serving it stays idle, listening).
-pub async fn pause_queue(db: impl PgExecutor<'_>, queue: &str) -> Result<()> {
-    sqlx::query!(
-        r#"INSERT INTO weir.queues (name, paused) VALUES ($1, true)
-           ON CONFLICT (name) DO UPDATE SET paused = true, updated_at = now()"#,
-        queue
-    )
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Inserts `n` jobs of `kind` on `queue` in one statement, with weir's
 /// defaults and triggers (the backlog of the burn-down and the ceiling).
 pub async fn insert_backlog(
