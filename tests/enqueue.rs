@@ -71,11 +71,7 @@ async fn rust_client_job_reaches_succeeded_and_wait_returns_it(pool: PgPool) {
 
 /// Whether a row of `weir.watches` names `id`.
 async fn watched(pool: &PgPool, id: JobId) -> bool {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM weir.watches WHERE job_id = $1)")
-        .bind(id.0)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    watch_row_version(pool, id).await.is_some()
 }
 
 /// A client that re-reads only every minute (so a change seen within
@@ -138,7 +134,7 @@ async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
 }
 
 /// The `xmin` of the watch row of `id` (it changes when the row is
-/// written again).
+/// written again), or `None` when no row names it.
 async fn watch_row_version(pool: &PgPool, id: JobId) -> Option<String> {
     sqlx::query_scalar("SELECT xmin::text FROM weir.watches WHERE job_id = $1")
         .bind(id.0)
