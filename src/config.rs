@@ -41,6 +41,11 @@ impl DbArgs {
         )
         .await
     }
+
+    /// A [`crate::Client`] on a new main pool.
+    pub async fn client(&self) -> Result<crate::Client> {
+        Ok(crate::Client::new(self.connect().await?))
+    }
 }
 
 /// Worker node settings.

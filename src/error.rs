@@ -19,6 +19,9 @@ pub enum Error {
     /// Configuration that cannot be used.
     #[error("configuration: {0}")]
     Config(String),
+    /// The database could not be reached; trying again later may work.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// Talking to the database failed.
     #[error("database: {0}{hint}", hint = pooler_hint(.0))]
     Database(sqlx::Error),
@@ -136,20 +139,27 @@ impl Error {
     }
 
     /// True when the database could not be reached or dropped the
-    /// connection: I/O errors, pool timeouts, SQLSTATE class 08
+    /// connection: I/O and TLS errors, pool timeouts, SQLSTATE class 08
     /// (connection exception) and 57P01-57P03 (the server is shutting
-    /// down, crashed or still starting). Trying again later may work.
+    /// down, crashed or still starting). Trying again later may work. The
+    /// one classification every part of weir uses (API 503s, retries).
     pub fn is_connection_failure(&self) -> bool {
-        let Error::Database(e) = self else {
-            return false;
-        };
-        match e {
-            sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
-            sqlx::Error::Database(d) => d
-                .code()
-                .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Database(e) => is_connection_failure(e),
             _ => false,
         }
+    }
+}
+
+/// [`Error::is_connection_failure`] of a raw sqlx error.
+fn is_connection_failure(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

@@ -222,7 +222,7 @@ async fn an_unreachable_database_answers_503() {
         .unwrap();
     let state = weir::api::AppState::new(
         pool.clone(),
-        weir::events::JobEvents::detached(pool),
+        weir::follow::Followers::detached(pool),
         weir::api::ApiConfig::default(),
     );
     let cli = poem::test::TestClient::new(weir::api::app(state));

@@ -584,7 +584,7 @@ async fn concurrent_large_enqueues_are_split_across_statements_and_all_kept(pool
 #[sqlx::test]
 async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(pool: PgPool) {
     let stop = tokio_util::sync::CancellationToken::new();
-    let events = weir::events::JobEvents::start(pool.clone(), stop.clone())
+    let events = weir::follow::Followers::start(pool.clone(), stop.clone())
         .await
         .unwrap();
     let id = weir::Client::new(pool.clone())
@@ -658,7 +658,7 @@ async fn job_events_started_while_the_database_is_unreachable_wait_for_it(pool: 
     let mut gate = Gate::closed(&pool);
     let gated = gate.pool(&pool);
     let stop = tokio_util::sync::CancellationToken::new();
-    let start = tokio::spawn(weir::events::JobEvents::start(gated.clone(), stop.clone()));
+    let start = tokio::spawn(weir::follow::Followers::start(gated.clone(), stop.clone()));
     // Several times the pool's acquire timeout.
     tokio::time::sleep(Duration::from_secs(3)).await;
     if start.is_finished() {

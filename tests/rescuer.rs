@@ -303,10 +303,10 @@ async fn live_hub_watching(
     job: Uuid,
 ) -> (
     tokio_util::sync::CancellationToken,
-    weir::events::Subscription,
+    weir::follow::FollowedJob,
 ) {
     let stop = tokio_util::sync::CancellationToken::new();
-    let hub = weir::events::JobEvents::connect(pool.clone(), stop.clone(), Duration::from_secs(2))
+    let hub = weir::follow::Followers::connect(pool.clone(), stop.clone(), Duration::from_secs(2))
         .await
         .unwrap();
     let sub = hub.subscribe(JobId(job)).await.unwrap();

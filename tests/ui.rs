@@ -121,7 +121,7 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     let shutdown = CancellationToken::new();
     let state = weir::api::AppState::new(
         node_pool.clone(),
-        weir::events::JobEvents::start(node_pool.clone(), shutdown.clone())
+        weir::follow::Followers::start(node_pool.clone(), shutdown.clone())
             .await
             .unwrap(),
         weir::api::ApiConfig {

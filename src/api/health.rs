@@ -6,7 +6,6 @@ use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::{ApiTags, AppState};
-use crate::db;
 
 /// Answers of `GET /readyz`.
 #[derive(ApiResponse)]
@@ -55,15 +54,9 @@ impl HealthApi {
     /// knows is applied.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
     async fn readyz(&self) -> ReadyResponse {
-        let expected = db::MIGRATOR
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration())
-            .count() as i64;
-        match db::applied_migrations(&self.state.pool).await {
-            Ok(n) if n >= expected => ReadyResponse::Ready(PlainText("ready".into())),
-            Ok(n) => ReadyResponse::NotReady(PlainText(format!(
-                "schema not migrated: {n} of {expected} migrations applied"
-            ))),
+        match self.state.client.readiness().await {
+            Ok(None) => ReadyResponse::Ready(PlainText("ready".into())),
+            Ok(Some(missing)) => ReadyResponse::NotReady(PlainText(missing)),
             Err(_) => ReadyResponse::NotReady(PlainText("database unreachable".into())),
         }
     }
@@ -77,7 +70,7 @@ impl HealthApi {
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> MetricsResponse {
         let mut out = String::new();
-        if let Ok(stats) = db::queues::stats(&self.state.pool).await {
+        if let Ok(stats) = self.state.client.queues().await {
             let mut samples = Vec::new();
             let mut ages = Vec::new();
             let mut paused = Vec::new();
@@ -125,7 +118,7 @@ impl HealthApi {
                 &paused,
             );
         }
-        if let Ok(usage) = db::notification_queue_usage(&self.state.pool).await {
+        if let Ok(usage) = self.state.client.notification_queue_usage().await {
             crate::metrics::gauge(
                 &mut out,
                 "weir_pg_notification_queue_usage",

@@ -4,18 +4,20 @@
 //! - [`jobs`]: enqueue, read and wait, events (SSE), list, cancel, retry;
 //! - [`queues`]: queue stats, pause, resume; worker nodes;
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
-//! - [`crate::events`]: the one LISTEN connection serving waits and streams;
-//! - [`coalesce`]: concurrent single enqueues grouped into one INSERT;
+//!
+//! Every operation goes through the library's [`Client`] (never the SQL layer),
+//! which also holds the node's one LISTEN connection for waits and streams
+//! and groups concurrent enqueues into one INSERT.
+//!
 //! - [`problem`]: every error as `application/problem+json`;
 //! - [`ui`]: the dashboard at `/ui`, served from assets in the binary;
 //! - this file: assembly, auth, body limit, request metrics, serving.
 
-pub mod coalesce;
 pub mod health;
 pub mod jobs;
 pub mod problem;
 pub mod queues;
-pub mod strict;
+pub mod string_types;
 pub mod ui;
 
 use std::sync::Arc;
@@ -29,8 +31,9 @@ use poem_openapi::{OpenApiService, SecurityScheme, Tags};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
+use crate::client::Client;
 use crate::error::Result;
-use crate::events;
+use crate::follow::Followers;
 use problem::Problem;
 
 /// Default cap of `?wait`.
@@ -65,21 +68,20 @@ impl Default for ApiConfig {
 
 /// What every endpoint shares.
 pub struct AppState {
-    pub pool: PgPool,
-    pub events: Arc<events::JobEvents>,
+    /// The door to every job operation: grouped enqueues, and follows
+    /// through the node's [`Followers`].
+    pub client: Client,
     pub config: ApiConfig,
-    /// Groups concurrent `POST /v1/jobs` into one INSERT.
-    pub coalescer: coalesce::Coalescer,
 }
 
 impl AppState {
-    /// The state of a web node on `pool` (starts its enqueue coalescer on
-    /// the current runtime).
-    pub fn new(pool: PgPool, events: Arc<events::JobEvents>, config: ApiConfig) -> Arc<Self> {
+    /// The state of a web node on `pool` whose follows go through
+    /// `followers` (starts the grouping of enqueues on the current runtime).
+    pub fn new(pool: PgPool, followers: Arc<Followers>, config: ApiConfig) -> Arc<Self> {
         Arc::new(AppState {
-            coalescer: coalesce::Coalescer::start(pool.clone()),
-            pool,
-            events,
+            client: Client::new(pool)
+                .with_grouped_enqueues()
+                .with_followers(followers),
             config,
         })
     }
@@ -162,7 +164,7 @@ pub fn spec_json() -> String {
         .expect("a lazy pool needs no connection");
     let state = AppState::new(
         pool.clone(),
-        events::JobEvents::detached(pool),
+        Followers::detached(pool),
         ApiConfig::default(),
     );
     let mut spec = service(state).spec();
@@ -319,8 +321,8 @@ pub async fn serve(
     bind: &str,
     shutdown: CancellationToken,
 ) -> Result<()> {
-    let events = events::JobEvents::start(pool.clone(), shutdown.clone()).await?;
-    let state = AppState::new(pool, events, config);
+    let followers = Followers::start(pool.clone(), shutdown.clone()).await?;
+    let state = AppState::new(pool, followers, config);
     let server = poem::Server::new(TcpListener::bind(bind.to_string()));
     let shutdown_signal = shutdown.clone();
     server

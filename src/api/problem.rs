@@ -77,20 +77,6 @@ impl ApiError {
     }
 }
 
-/// True for database errors that mean "cannot reach the database now".
-pub(crate) fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(d) => d
-            .code()
-            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
-        _ => false,
-    }
-}
-
 impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         match err {
@@ -99,7 +85,7 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
             }
             Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
-            Error::Database(e) if is_unavailable(&e) => {
+            e if e.is_connection_failure() => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,

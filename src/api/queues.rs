@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::problem::{ApiError, Problem, problem_response, respond};
 use super::{ApiAuth, ApiTags, AppState};
-use crate::db;
+use crate::client::QueueStats;
 
 /// Jobs of a queue in each state.
 #[derive(Debug, Clone, Object)]
@@ -121,7 +121,7 @@ pub enum ListWorkersResponse {
 }
 problem_response!(ListWorkersResponse);
 
-fn to_dto(s: db::queues::QueueStats) -> QueueDto {
+fn to_dto(s: QueueStats) -> QueueDto {
     QueueDto {
         name: s.queue,
         paused: s.paused,
@@ -154,32 +154,6 @@ pub struct QueuesApi {
     pub state: Arc<AppState>,
 }
 
-impl QueuesApi {
-    async fn queue(&self, name: &str) -> Result<QueueDto, ApiError> {
-        let stats = db::queues::stats(&self.state.pool).await?;
-        Ok(stats
-            .into_iter()
-            .find(|s| s.queue == name)
-            .map(to_dto)
-            .unwrap_or_else(|| QueueDto {
-                name: name.to_string(),
-                paused: false,
-                counts: StateCountsDto {
-                    pending: 0,
-                    scheduled: 0,
-                    available: 0,
-                    running: 0,
-                    retryable: 0,
-                    succeeded: 0,
-                    failed: 0,
-                    cancelled: 0,
-                },
-                oldest_available_age_seconds: None,
-                unserved_kinds: vec![],
-            }))
-    }
-}
-
 #[OpenApi(tag = "ApiTags::Queues")]
 impl QueuesApi {
     /// List queues
@@ -189,7 +163,7 @@ impl QueuesApi {
     /// with no live worker to serve them.
     #[oai(path = "/v1/queues", method = "get", operation_id = "list_queues")]
     async fn list(&self, _auth: ApiAuth) -> ListQueuesResponse {
-        match db::queues::stats(&self.state.pool).await {
+        match self.state.client.queues().await {
             Ok(stats) => ListQueuesResponse::Ok(Json(QueueListDto {
                 queues: stats.into_iter().map(to_dto).collect(),
             })),
@@ -213,8 +187,7 @@ impl QueuesApi {
     ) -> QueueActionResponse {
         let result = async {
             valid_queue(&name.0)?;
-            db::queues::pause(&self.state.pool, &name.0).await?;
-            self.queue(&name.0).await
+            Ok::<_, ApiError>(to_dto(self.state.client.pause_queue(&name.0).await?))
         }
         .await;
         match result {
@@ -239,8 +212,7 @@ impl QueuesApi {
     ) -> QueueActionResponse {
         let result = async {
             valid_queue(&name.0)?;
-            db::queues::resume(&self.state.pool, &name.0).await?;
-            self.queue(&name.0).await
+            Ok::<_, ApiError>(to_dto(self.state.client.resume_queue(&name.0).await?))
         }
         .await;
         match result {
@@ -262,7 +234,12 @@ impl WorkersApi {
     /// host, queues, kinds, running count, last heartbeat.
     #[oai(path = "/v1/workers", method = "get", operation_id = "list_workers")]
     async fn list(&self, _auth: ApiAuth) -> ListWorkersResponse {
-        match db::nodes::list_live(&self.state.pool, self.state.config.node_dead_after).await {
+        match self
+            .state
+            .client
+            .workers(self.state.config.node_dead_after)
+            .await
+        {
             Ok(nodes) => ListWorkersResponse::Ok(Json(WorkerListDto {
                 workers: nodes
                     .into_iter()

@@ -4,9 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::client::CancelOutcome;
 use crate::config::DbArgs;
-use crate::db;
-use crate::db::jobs::CancelOutcome;
 use crate::error::Result;
 
 #[derive(Debug, Args)]
@@ -19,8 +18,8 @@ pub struct CancelArgs {
 
 pub async fn run(args: CancelArgs) -> Result<ExitCode> {
     let id = super::job::parse_id(&args.id)?;
-    let pool = args.db.connect().await?;
-    match db::jobs::cancel(&pool, id).await? {
+    let client = args.db.client().await?;
+    match client.cancel(id).await?.0 {
         CancelOutcome::Cancelled => println!("{id} cancelled"),
         CancelOutcome::CancelRequested => {
             println!("{id} is running: cancel requested; its worker stops the handler")

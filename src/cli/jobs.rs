@@ -4,9 +4,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::client::ListFilter;
 use crate::config::DbArgs;
-use crate::db;
-use crate::db::jobs::ListFilter;
 use crate::error::{Error, Result};
 use crate::job::JobState;
 
@@ -48,27 +47,21 @@ pub async fn run(args: JobsArgs) -> Result<ExitCode> {
         .as_deref()
         .map(super::job::parse_id)
         .transpose()?;
-    let pool = args.db.connect().await?;
+    let client = args.db.client().await?;
     let filter = ListFilter {
         state,
         queue: args.queue,
         kind: args.kind,
         before,
     };
-    let mut jobs = db::jobs::list(&pool, &filter, args.limit + 1).await?;
-    let more = jobs.len() as i64 > args.limit;
-    jobs.truncate(args.limit as usize);
-    let next = if more {
-        jobs.last().map(|j| j.id.to_string())
-    } else {
-        None
-    };
+    let page = client.jobs(&filter, args.limit).await?;
+    let (jobs, next) = (page.jobs, page.next_cursor);
     if args.json {
         let list: Vec<serde_json::Value> =
             jobs.iter().map(super::job_value).collect::<Result<_>>()?;
         let mut out = serde_json::json!({ "jobs": list });
         if let Some(n) = next {
-            out["next_cursor"] = n.into();
+            out["next_cursor"] = n.to_string().into();
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);

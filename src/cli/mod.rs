@@ -149,9 +149,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Migrate { db } => {
-            crate::db::create_database_if_missing(&db.database_url).await?;
+            crate::setup::create_database_if_missing(&db.database_url).await?;
             let pool = db.connect().await?;
-            crate::db::migrate(&pool).await?;
+            crate::setup::migrate(&pool).await?;
             println!("migrations applied");
             Ok(std::process::ExitCode::SUCCESS)
         }
@@ -184,19 +184,8 @@ const STARTUP_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 /// that cannot be reached; unless `no_migrate`, creates the database when
 /// missing and applies the migrations first.
 async fn connect_and_migrate(db: &DbArgs, no_migrate: bool) -> Result<sqlx::PgPool> {
-    let never = tokio_util::sync::CancellationToken::new();
-    let pool =
-        crate::db::retry_while_unreachable("connecting", &never, Some(STARTUP_WAIT), || async {
-            if !no_migrate {
-                crate::db::create_database_if_missing(&db.database_url).await?;
-            }
-            db.connect().await
-        })
-        .await?;
-    if !no_migrate {
-        crate::db::migrate(&pool).await?;
-    }
-    Ok(pool)
+    crate::setup::connect_and_migrate(&db.database_url, no_migrate, STARTUP_WAIT, || db.connect())
+        .await
 }
 
 /// A job as the API shows it (absent values omitted).

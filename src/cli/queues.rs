@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::config::DbArgs;
-use crate::db;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Args)]
@@ -36,8 +35,7 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 pub async fn list(args: QueuesArgs) -> Result<ExitCode> {
-    let pool = args.db.connect().await?;
-    let stats = db::queues::stats(&pool).await?;
+    let stats = args.db.client().await?.queues().await?;
     if args.json {
         let queues: Vec<serde_json::Value> = stats
             .iter()
@@ -111,16 +109,14 @@ pub async fn list(args: QueuesArgs) -> Result<ExitCode> {
 
 pub async fn pause(args: QueueArgs) -> Result<ExitCode> {
     check_name(&args.queue)?;
-    let pool = args.db.connect().await?;
-    db::queues::pause(&pool, &args.queue).await?;
+    args.db.client().await?.pause_queue(&args.queue).await?;
     println!("queue {} paused", args.queue);
     Ok(ExitCode::SUCCESS)
 }
 
 pub async fn resume(args: QueueArgs) -> Result<ExitCode> {
     check_name(&args.queue)?;
-    let pool = args.db.connect().await?;
-    db::queues::resume(&pool, &args.queue).await?;
+    args.db.client().await?.resume_queue(&args.queue).await?;
     println!("queue {} resumed", args.queue);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,9 +5,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::client::ListFilter;
 use crate::config::DbArgs;
-use crate::db;
-use crate::db::jobs::ListFilter;
 use crate::error::{Error, Result};
 use crate::job::JobState;
 
@@ -30,10 +29,10 @@ pub struct RetryArgs {
 }
 
 pub async fn run(args: RetryArgs) -> Result<ExitCode> {
-    let pool = args.db.connect().await?;
+    let client = args.db.client().await?;
     if let Some(id) = &args.id {
         let id = super::job::parse_id(id)?;
-        db::jobs::retry(&pool, id).await?;
+        client.retry(id).await?;
         println!("{id} is available again");
         return Ok(ExitCode::SUCCESS);
     }
@@ -45,12 +44,10 @@ pub async fn run(args: RetryArgs) -> Result<ExitCode> {
     };
     let (mut retried, mut skipped) = (0, 0);
     loop {
-        let page = db::jobs::list(&pool, &filter, 500).await?;
-        let Some(last) = page.last() else { break };
-        filter.before = Some(last.id);
-        for job in &page {
-            match db::jobs::retry(&pool, job.id).await {
-                Ok(()) => retried += 1,
+        let page = client.jobs(&filter, 500).await?;
+        for job in &page.jobs {
+            match client.retry(job.id).await {
+                Ok(_) => retried += 1,
                 // Retried or changed meanwhile, or its unique_key is taken.
                 Err(Error::Conflict(m)) => {
                     eprintln!("skipped: {m}");
@@ -58,6 +55,10 @@ pub async fn run(args: RetryArgs) -> Result<ExitCode> {
                 }
                 Err(e) => return Err(e),
             }
+        }
+        match page.next_cursor {
+            Some(cursor) => filter.before = Some(cursor),
+            None => break,
         }
     }
     println!(

@@ -23,6 +23,27 @@ pub struct QueueStats {
     pub unserved_kinds: Vec<String>,
 }
 
+impl QueueStats {
+    /// The stats of a queue with no jobs, settings or workers yet.
+    pub fn empty(queue: &str) -> Self {
+        QueueStats {
+            queue: queue.to_string(),
+            paused: false,
+            pending: 0,
+            scheduled: 0,
+            available: 0,
+            running: 0,
+            retryable: 0,
+            succeeded: 0,
+            failed: 0,
+            cancelled: 0,
+            oldest_available_at: None,
+            oldest_available_age_seconds: None,
+            unserved_kinds: Vec::new(),
+        }
+    }
+}
+
 /// Every known queue with its counts, sorted by name.
 pub async fn stats(db: impl PgExecutor<'_>) -> Result<Vec<QueueStats>> {
     Ok(sqlx::query_as!(

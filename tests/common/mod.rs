@@ -344,7 +344,7 @@ pub async fn api_client(pool: &PgPool, tokens: &[&str]) -> ApiClient {
         ..weir::api::ApiConfig::default()
     };
     let stop = CancellationToken::new();
-    let events = weir::events::JobEvents::start(pool.clone(), stop.clone())
+    let events = weir::follow::Followers::start(pool.clone(), stop.clone())
         .await
         .unwrap();
     let state = weir::api::AppState::new(pool.clone(), events, config);

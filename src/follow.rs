@@ -1,13 +1,13 @@
-//! Job change notifications for waiting requests, event streams and
+//! Following jobs: change notifications for waiting requests, event streams and
 //! [`crate::Client::wait`].
 //!
 //! One LISTEN connection (channel `weir_job_events`) per web node, and per
-//! [`crate::Client`] that has waited, serves every waiter there. A waiter
-//! registers the job in `weir.watches` (so that changes to it are
+//! [`crate::Client`] that has waited, serves every follower there. A follower
+//! registers the job in `weir.followed_jobs` (so that changes to it are
 //! announced at all), then reads the job; when a notification for it
-//! arrives, it reads it again. No waiter holds a connection while it
-//! waits. Notifications are hints: a waiter also re-reads every
-//! [`SAFETY_RECHECK`] (or the hub's own interval), and after a listener
+//! arrives, it reads it again. No follower holds a connection while it
+//! waits. Notifications are hints: a follower also re-reads every
+//! [`SAFETY_RECHECK`] (or the followers' own interval), and after a listener
 //! reconnect.
 
 use std::collections::HashMap;
@@ -24,7 +24,7 @@ use crate::db::watches::JOB_EVENTS_CHANNEL;
 use crate::error::{Error, Result};
 use crate::job::{Job, JobId, NodeId};
 
-/// Longest a waiter goes without re-reading its job, in case a
+/// Longest a follower goes without re-reading its job, in case a
 /// notification was lost.
 pub const SAFETY_RECHECK: Duration = Duration::from_secs(2);
 
@@ -33,14 +33,14 @@ struct Entry {
     subscribers: usize,
 }
 
-/// Locks that order the writes of watch rows of one job (by a stripe of
+/// Locks that order the writes of followed-job rows of one job (by a stripe of
 /// its id): the row of a job that is subscribed again while its last
 /// subscriber's removal is on its way is never deleted after it was
 /// added.
 const WRITE_STRIPES: usize = 16;
 
-/// The web node's fan-out of job notifications.
-pub struct JobEvents {
+/// The followed jobs of one process (a web node, or a [`crate::Client`]): one LISTEN connection fanned out in memory to every [`Follow`].
+pub struct Followers {
     pool: PgPool,
     node: NodeId,
     entries: Mutex<HashMap<JobId, Entry>>,
@@ -49,7 +49,7 @@ pub struct JobEvents {
     recheck: Duration,
 }
 
-impl JobEvents {
+impl Followers {
     /// Connects the listener and returns once LISTEN is active (waiting
     /// for a database that cannot be reached, until `shutdown`). The
     /// listener stops at `shutdown`.
@@ -76,8 +76,8 @@ impl JobEvents {
         Ok(Self::spawn(pool, node, listener, stop, recheck))
     }
 
-    /// Runs the listener of hub `node` (whose connection is named after
-    /// it: while it is connected, the rescuer keeps the hub's watch rows).
+    /// Runs the listener of the followers `node` (whose connection is named after
+    /// it: while it is connected, the rescuer keeps their rows in `weir.followed_jobs`).
     fn spawn(
         pool: PgPool,
         node: NodeId,
@@ -85,7 +85,7 @@ impl JobEvents {
         shutdown: CancellationToken,
         recheck: Duration,
     ) -> Arc<Self> {
-        let events = Arc::new(JobEvents::new(pool, node, recheck));
+        let events = Arc::new(Followers::new(pool, node, recheck));
         let me = events.clone();
         tokio::spawn(async move {
             loop {
@@ -99,10 +99,10 @@ impl JobEvents {
                         }
                         // Reconnected (notifications may be lost; while the
                         // connection was down the rescuer may have removed
-                        // the watch rows), or failed: the rows are written
-                        // again and every waiter re-reads.
+                        // the followed-job rows), or failed: the rows are written
+                        // again and every follower re-reads.
                         Ok(None) => {
-                            me.rewatch_all().await;
+                            me.refollow_all().await;
                             me.bump_all();
                         }
                         Err(e) => {
@@ -113,19 +113,19 @@ impl JobEvents {
                     }
                 }
             }
-            let _ = me.remove_watches().await;
+            let _ = me.unfollow_all().await;
         });
         events
     }
 
-    /// Removes every watch row of this hub (its listener should be
-    /// stopped first, or waiters may add more).
-    pub async fn remove_watches(&self) -> Result<()> {
+    /// Removes every followed-job row of these followers (its listener should be
+    /// stopped first, or followers may add more).
+    pub async fn unfollow_all(&self) -> Result<()> {
         db::watches::remove_node(&self.pool, self.node).await
     }
 
     fn new(pool: PgPool, node: NodeId, recheck: Duration) -> Self {
-        JobEvents {
+        Followers {
             pool,
             node,
             entries: Mutex::new(HashMap::new()),
@@ -151,8 +151,8 @@ impl JobEvents {
         }
     }
 
-    /// Writes the watch row of every subscribed job again.
-    async fn rewatch_all(&self) {
+    /// Writes the followed-job row of every subscribed job again.
+    async fn refollow_all(&self) {
         let ids: Vec<JobId> = self
             .entries
             .lock()
@@ -177,9 +177,9 @@ impl JobEvents {
         }
     }
 
-    /// Subscribes to changes of `id`. The watch row is committed before
+    /// Subscribes to changes of `id`. The followed-job row is committed before
     /// this returns, so a read made afterwards cannot miss a later change.
-    pub async fn subscribe(self: &Arc<Self>, id: JobId) -> Result<Subscription> {
+    pub async fn subscribe(self: &Arc<Self>, id: JobId) -> Result<FollowedJob> {
         let (rx, first) = {
             let mut entries = self.entries.lock().expect("events poisoned");
             match entries.get_mut(&id) {
@@ -194,7 +194,7 @@ impl JobEvents {
                 }
             }
         };
-        let sub = Subscription {
+        let sub = FollowedJob {
             events: self.clone(),
             id,
             rx,
@@ -206,7 +206,7 @@ impl JobEvents {
         Ok(sub)
     }
 
-    /// Follows `id` through this hub's notifications; the watch row is
+    /// Follows `id` through these followers's notifications; the followed-job row is
     /// committed before this returns.
     pub async fn follow(self: &Arc<Self>, id: JobId) -> Result<Follow> {
         let sub = self.subscribe(id).await?;
@@ -250,15 +250,15 @@ impl JobEvents {
 }
 
 /// Interest in one job; dropping it ends the interest.
-pub struct Subscription {
-    events: Arc<JobEvents>,
+pub struct FollowedJob {
+    events: Arc<Followers>,
     id: JobId,
     rx: watch::Receiver<u64>,
 }
 
-impl Subscription {
+impl FollowedJob {
     /// Completes when the job may have changed: a notification arrived,
-    /// the listener reconnected, or the hub's re-check interval (capped
+    /// the listener reconnected, or the followers' re-check interval (capped
     /// by `max`) passed.
     pub async fn changed(&mut self, max: Duration) {
         let recheck = self.events.recheck;
@@ -268,18 +268,18 @@ impl Subscription {
 
 /// One job followed: each [`Follow::changed`] returns it once it differs
 /// from the version the previous call returned. Holds the job's watch (if
-/// it follows through a hub) until dropped, so following a job for a long
-/// time writes its watch row once.
+/// it follows through [`Followers`]) until dropped, so following a job for a long
+/// time writes its followed-job row once.
 pub struct Follow {
     pool: PgPool,
     id: JobId,
-    sub: Option<Subscription>,
+    sub: Option<FollowedJob>,
     last: Option<Job>,
-    /// Without a hub: the next pause between reads.
+    /// without [`Followers`]: the next pause between reads.
     poll: Duration,
 }
 
-/// Pauses between reads of a job followed without a hub: from the first
+/// Pauses between reads of a job followed without [`Followers`]: from the first
 /// to the longest, doubling while the job does not change.
 const POLL_FIRST: Duration = Duration::from_millis(10);
 const POLL_LONGEST: Duration = Duration::from_millis(500);
@@ -287,7 +287,7 @@ const POLL_LONGEST: Duration = Duration::from_millis(500);
 impl Follow {
     /// Follows `id` by reading it every 10 ms to 500 ms (for a client
     /// whose LISTEN connection could not be opened;
-    /// [`JobEvents::follow`] is woken by notifications instead).
+    /// [`Followers::follow`] is woken by notifications instead).
     pub fn polling(pool: PgPool, id: JobId) -> Self {
         Follow {
             pool,
@@ -345,16 +345,16 @@ impl Follow {
     }
 }
 
-impl Drop for Subscription {
+impl Drop for FollowedJob {
     fn drop(&mut self) {
         self.events.unsubscribe(self.id);
     }
 }
 
-impl JobEvents {
-    /// A hub with no listener (for building the spec, and for tests that
+impl Followers {
+    /// Followers with no listener (for building the spec, and for tests that
     /// never wait).
     pub fn detached(pool: PgPool) -> Arc<Self> {
-        Arc::new(JobEvents::new(pool, NodeId(Uuid::new_v4()), SAFETY_RECHECK))
+        Arc::new(Followers::new(pool, NodeId(Uuid::new_v4()), SAFETY_RECHECK))
     }
 }

@@ -1,7 +1,9 @@
 //! Groups concurrent single enqueues into one multi-row `INSERT`.
 //!
-//! Every `POST /v1/jobs` without a `unique_key` or an `Idempotency-Key`
-//! goes through here. A request hands its job to [`Coalescer::enqueue`]
+//! Every [`crate::Client::submit`] without a `unique_key` or an idempotency
+//! key goes through here on a client made with
+//! [`crate::Client::with_grouped_enqueues`] (the web node's: every
+//! `POST /v1/jobs`). A request hands its job to [`Coalescer::enqueue`]
 //! and waits for its own answer. One task gathers the jobs: it takes the
 //! first one waiting, waits for one of [`FLUSHERS`] free statement slots,
 //! then takes every other job that arrived meanwhile (at most
@@ -22,7 +24,6 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use super::problem::{ApiError, is_unavailable};
 use crate::db;
 use crate::error::Error;
 use crate::job::{Job, NewJob};
@@ -42,7 +43,7 @@ struct Pending {
     job: NewJob,
     /// Size of the job's args as JSON text.
     bytes: usize,
-    reply: oneshot::Sender<Result<Job, ApiError>>,
+    reply: oneshot::Sender<Result<Job, Error>>,
 }
 
 /// The handle requests enqueue through. Gathering stops when it is dropped.
@@ -59,10 +60,10 @@ impl Coalescer {
     }
 
     /// Enqueues `job` (which has no `unique_key`) and returns it as stored.
-    pub async fn enqueue(&self, job: NewJob) -> Result<Job, ApiError> {
+    pub async fn enqueue(&self, job: NewJob) -> Result<Job, Error> {
         debug_assert!(job.unique_key.is_none());
         let (reply, answer) = oneshot::channel();
-        let stopped = || ApiError::from(Error::Config("the web node is stopping".into()));
+        let stopped = || Error::Unavailable("the client is stopping".into());
         let bytes = json_len(&job.args);
         self.tx
             .send(Pending { job, bytes, reply })
@@ -123,38 +124,39 @@ async fn flush(pool: &PgPool, batch: Vec<Pending>) {
             }
         }
         Ok(_) => {
-            let e = missing();
             for reply in replies {
-                let _ = reply.send(Err(e.clone()));
+                let _ = reply.send(Err(missing()));
             }
         }
-        Err(e) if jobs.len() > 1 && !unreachable(&e) => {
+        Err(e) if jobs.len() > 1 && !e.is_connection_failure() => {
             tracing::debug!(jobs = jobs.len(), error = %e, "a grouped INSERT was refused; inserting its jobs one by one");
             // One of them was refused; nothing was inserted. Each on its own,
             // so each request gets its own answer.
             for (reply, job) in replies.into_iter().zip(jobs) {
                 let one = db::jobs::insert_many(pool, std::slice::from_ref(&job))
                     .await
-                    .map_err(ApiError::from)
                     .and_then(|mut v| v.pop().ok_or_else(missing));
                 let _ = reply.send(one);
             }
         }
+        Err(e) if replies.len() == 1 => {
+            if let Some(reply) = replies.into_iter().next() {
+                let _ = reply.send(Err(e));
+            }
+        }
         Err(e) => {
-            let e = ApiError::from(e);
+            // Nothing was inserted and the database cannot be reached: every
+            // request of the batch gets that answer.
+            let message = e.to_string();
             for reply in replies {
-                let _ = reply.send(Err(e.clone()));
+                let _ = reply.send(Err(Error::Unavailable(message.clone())));
             }
         }
     }
 }
 
-fn unreachable(e: &Error) -> bool {
-    matches!(e, Error::Database(e) if is_unavailable(e))
-}
-
-fn missing() -> ApiError {
-    ApiError::from(Error::Config("an inserted job was not returned".into()))
+fn missing() -> Error {
+    Error::Config("an inserted job was not returned".into())
 }
 
 /// The length of `value` as JSON text, counted without building it.

@@ -1,0 +1,352 @@
+//! `/v1/jobs`: enqueue (one, batch), read (with `?wait`), events (SSE),
+//! list, cancel, retry. Every operation goes through [`crate::Client`].
+//!
+//! - `types.rs`: the job object, request and event bodies;
+//! - `responses.rs`: each operation's answers;
+//! - this file: the operations.
+
+mod responses;
+mod types;
+
+pub use responses::*;
+pub use types::*;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use poem::web::sse::Event;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::{EventStream, Json};
+use poem_openapi::OpenApi;
+use uuid::Uuid;
+
+use super::problem::{ApiError, respond};
+use super::{ApiAuth, ApiTags, AppState};
+use crate::client::{CancelOutcome, ListFilter};
+use crate::error::Error;
+use crate::job::{Job, JobId};
+
+pub struct JobsApi {
+    pub state: Arc<AppState>,
+}
+
+fn location(id: Uuid) -> String {
+    format!("/v1/jobs/{id}")
+}
+
+impl JobsApi {
+    async fn enqueue_one(
+        &self,
+        req: EnqueueRequest,
+        idempotency_key: Option<String>,
+    ) -> Result<EnqueueResponse, ApiError> {
+        let job = req.into_new_job()?;
+        let submitted = self
+            .state
+            .client
+            .submit(job, idempotency_key.as_deref())
+            .await?;
+        let job = submitted.job;
+        if submitted.created {
+            count_enqueued(&job.queue, &job.kind);
+            let loc = location(job.id.0);
+            Ok(EnqueueResponse::Created(Json(job.into()), loc))
+        } else {
+            Ok(EnqueueResponse::Existing(Json(job.into())))
+        }
+    }
+}
+
+fn count_enqueued(queue: &str, kind: &str) {
+    crate::metrics::inc(
+        "weir_jobs_enqueued_total",
+        &[("queue", queue), ("kind", kind)],
+    );
+}
+
+/// Parses a path id into a [`JobId`] with a clear 400.
+fn parse_id(id: &str) -> Result<JobId, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_request(format!("{id:?} is not a job id (expected a UUID)")))
+}
+
+#[OpenApi(tag = "ApiTags::Jobs")]
+impl JobsApi {
+    /// Enqueue a job
+    ///
+    /// Answers at once with the job (201 and `Location`). With a
+    /// `unique_key` held by a live job, answers that job (200). With an
+    /// `Idempotency-Key` header seen in the last 24 hours, answers the job
+    /// the first request created (200), even if it has finished since.
+    #[oai(path = "/v1/jobs", method = "post", operation_id = "enqueue_job")]
+    async fn enqueue(
+        &self,
+        _auth: ApiAuth,
+        body: Json<EnqueueRequest>,
+        /// Makes the request safe to repeat for 24 hours.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+    ) -> EnqueueResponse {
+        self.enqueue_one(body.0, idempotency_key.0)
+            .await
+            .unwrap_or_else(respond)
+    }
+
+    /// Enqueue many jobs
+    ///
+    /// Up to 1,000 jobs in one transaction: all are enqueued or none.
+    /// Answered in input order.
+    #[oai(
+        path = "/v1/jobs/batch",
+        method = "post",
+        operation_id = "enqueue_jobs_batch"
+    )]
+    async fn enqueue_batch(
+        &self,
+        _auth: ApiAuth,
+        body: Json<EnqueueBatchRequest>,
+    ) -> EnqueueBatchResponse {
+        let result: Result<Vec<JobDto>, ApiError> = async {
+            let mut jobs = Vec::with_capacity(body.0.jobs.len());
+            for (i, req) in body.0.jobs.into_iter().enumerate() {
+                jobs.push(
+                    req.into_new_job()
+                        .map_err(|e| ApiError::new(e.status, format!("jobs[{i}]: {}", e.detail)))?,
+                );
+            }
+            let out = self.state.client.enqueue_batch(&jobs).await?;
+            for job in &jobs {
+                count_enqueued(
+                    job.queue.as_deref().unwrap_or(crate::job::DEFAULT_QUEUE),
+                    &job.kind,
+                );
+            }
+            Ok(out.into_iter().map(Into::into).collect())
+        }
+        .await;
+        match result {
+            Ok(jobs) => EnqueueBatchResponse::Created(Json(JobBatchDto { jobs })),
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Get a job
+    ///
+    /// With `wait=N`, holds the request until the job is terminal or N
+    /// seconds pass (capped at the server's limit, 60 s by default), woken
+    /// by the database's notification, and answers the job as it is then.
+    #[oai(path = "/v1/jobs/:id", method = "get", operation_id = "get_job")]
+    async fn get(
+        &self,
+        _auth: ApiAuth,
+        /// The job's id.
+        id: Path<String>,
+        /// Seconds to wait for a terminal state (0 to the cap).
+        #[oai(validator(minimum(value = "0"), maximum(value = "3600")))]
+        wait: Query<Option<f64>>,
+    ) -> GetJobResponse {
+        let result: Result<Job, ApiError> = async {
+            let id = parse_id(&id.0)?;
+            let wait =
+                Duration::from_secs_f64(wait.0.unwrap_or(0.0)).min(self.state.config.wait_cap);
+            if wait.is_zero() {
+                return Ok(self.state.client.job(id).await?);
+            }
+            let mut follow = self.state.client.follow(id).await?;
+            Ok(follow.finished(wait).await?)
+        }
+        .await;
+        match result {
+            Ok(job) => GetJobResponse::Ok(Json(job.into())),
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Follow a job's events
+    ///
+    /// Server-Sent Events: the current state first, then one event per
+    /// progress report (coalesced, a few per second at most) and per state
+    /// change, ending after the terminal state. Each event's `data` is a
+    /// `JobEvent`.
+    #[oai(
+        path = "/v1/jobs/:id/events",
+        method = "get",
+        operation_id = "job_events"
+    )]
+    async fn events(
+        &self,
+        _auth: ApiAuth,
+        /** The job's id. */
+        id: Path<String>,
+    ) -> JobEventsResponse {
+        let follow = async {
+            let mut follow = self.state.client.follow(parse_id(&id.0)?).await?;
+            // The current state first, at once (404 if there is no such job).
+            let first = follow.changed(Duration::ZERO).await?;
+            Ok::<_, ApiError>((follow, first))
+        };
+        let (follow, first) = match follow.await {
+            Ok(v) => v,
+            Err(e) => return respond(e),
+        };
+        let rest = futures_util::stream::unfold(
+            (follow, first.clone()),
+            |(mut follow, last)| async move {
+                if last.state.is_terminal() {
+                    return None;
+                }
+                let (ty, job) = loop {
+                    let job = match follow.changed(Duration::from_secs(3600)).await {
+                        Ok(job) => job,
+                        Err(Error::NotFound(_)) => return None,
+                        Err(e) => {
+                            // Tried again after the next notification or
+                            // re-check.
+                            tracing::warn!(error = %e, "reading a followed job failed");
+                            continue;
+                        }
+                    };
+                    if job.state != last.state || job.attempt != last.attempt {
+                        break (JobEventType::State, job);
+                    }
+                    if job.progress != last.progress {
+                        break (JobEventType::Progress, job);
+                    }
+                };
+                Some((event(ty, job.clone()), (follow, job)))
+            },
+        );
+        let stream =
+            futures_util::stream::once(std::future::ready(event(JobEventType::State, first)))
+                .chain(rest);
+        JobEventsResponse::Ok(
+            EventStream::new(stream.boxed())
+                .keep_alive(Duration::from_secs(15))
+                .to_event(|e: JobEventDto| {
+                    let ty = match e.ty {
+                        JobEventType::State => "state",
+                        JobEventType::Progress => "progress",
+                    };
+                    Event::message(
+                        serde_json::to_string(&poem_openapi::types::ToJSON::to_json(&e))
+                            .unwrap_or_default(),
+                    )
+                    .event_type(ty)
+                }),
+        )
+    }
+
+    /// List jobs
+    ///
+    /// Newest first, filtered by `state`, `queue` and `kind`. Pages are
+    /// keyset-paginated: pass `next_cursor` as `cursor`; jobs enqueued
+    /// meanwhile never shift later pages.
+    #[oai(path = "/v1/jobs", method = "get", operation_id = "list_jobs")]
+    async fn list(
+        &self,
+        _auth: ApiAuth,
+        state: Query<Option<JobStateDto>>,
+        queue: Query<Option<String>>,
+        kind: Query<Option<String>>,
+        /// Jobs per page, 1 to 500 (default 50).
+        #[oai(validator(minimum(value = "1"), maximum(value = "500")))]
+        limit: Query<Option<i64>>,
+        /// The `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ListJobsResponse {
+        let result: Result<JobListDto, ApiError> = async {
+            let before = match cursor.0.as_deref() {
+                None | Some("") => None,
+                Some(c) => Some(
+                    c.parse::<JobId>()
+                        .map_err(|_| ApiError::bad_request("cursor is not valid"))?,
+                ),
+            };
+            let limit = limit.0.unwrap_or(50);
+            let filter = ListFilter {
+                state: state.0.map(Into::into),
+                queue: queue.0,
+                kind: kind.0,
+                before,
+            };
+            let page = self.state.client.jobs(&filter, limit).await?;
+            Ok(JobListDto {
+                jobs: page.jobs.into_iter().map(Into::into).collect(),
+                next_cursor: page.next_cursor.map(|id| id.to_string()),
+            })
+        }
+        .await;
+        match result {
+            Ok(list) => ListJobsResponse::Ok(Json(list)),
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Cancel a job
+    ///
+    /// A queued job is cancelled at once (200). A running job's handler is
+    /// told to stop (202); the job becomes `cancelled` when it does (or is
+    /// aborted after a grace period). A finished job answers 409.
+    #[oai(
+        path = "/v1/jobs/:id/cancel",
+        method = "post",
+        operation_id = "cancel_job"
+    )]
+    async fn cancel(
+        &self,
+        _auth: ApiAuth,
+        /** The job's id. */
+        id: Path<String>,
+    ) -> CancelJobResponse {
+        let result: Result<(CancelOutcome, Job), ApiError> = async {
+            let id = parse_id(&id.0)?;
+            Ok(self.state.client.cancel(id).await?)
+        }
+        .await;
+        match result {
+            Ok((CancelOutcome::Cancelled, job)) => CancelJobResponse::Cancelled(Json(job.into())),
+            Ok((CancelOutcome::CancelRequested, job)) => {
+                CancelJobResponse::CancelRequested(Json(job.into()))
+            }
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Retry a job
+    ///
+    /// Sends a `failed` or `cancelled` job back to `available`: its errors
+    /// are kept, its result cleared, and one more attempt is allowed if it
+    /// had used them all. Other states answer 409.
+    #[oai(
+        path = "/v1/jobs/:id/retry",
+        method = "post",
+        operation_id = "retry_job"
+    )]
+    async fn retry(
+        &self,
+        _auth: ApiAuth,
+        /** The job's id. */
+        id: Path<String>,
+    ) -> RetryJobResponse {
+        let result: Result<Job, ApiError> = async {
+            let id = parse_id(&id.0)?;
+            Ok(self.state.client.retry(id).await?)
+        }
+        .await;
+        match result {
+            Ok(job) => RetryJobResponse::Ok(Json(job.into())),
+            Err(e) => respond(e),
+        }
+    }
+}
+
+fn event(ty: JobEventType, job: Job) -> JobEventDto {
+    let dto: JobDto = job.into();
+    JobEventDto {
+        ty,
+        state: dto.state,
+        progress: dto.progress.clone(),
+        job: dto,
+    }
+}
