@@ -116,6 +116,40 @@ async fn run_once_rescues_jobs_of_dead_and_missing_nodes_only(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_rescued_job_back_in_the_queue_drops_the_lost_attempts_progress(pool: PgPool) {
+    let dead = node_with_heartbeat_age(&pool, 120).await;
+    let (requeued, _) = claimed(&pool, dead, record_job()).await;
+    let (finished, _) = claimed(&pool, dead, record_job().max_attempts(1)).await;
+    sqlx::query(
+        "UPDATE weir.jobs SET progress = '{\"done\": 3, \"total\": 10}' WHERE id = ANY($1)",
+    )
+    .bind(vec![requeued.0, finished.0])
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    Rescuer::new(pool.clone(), rescuer::Config::default())
+        .run_once()
+        .await
+        .unwrap();
+
+    let client = weir::Client::new(pool.clone());
+    let requeued = client.job(requeued).await.unwrap();
+    assert_eq!(requeued.state, JobState::Retryable);
+    assert_eq!(
+        requeued.progress, None,
+        "a new attempt starts with no progress"
+    );
+    let finished = client.job(finished).await.unwrap();
+    assert_eq!(finished.state, JobState::Failed);
+    assert_eq!(
+        finished.progress.and_then(|p| p.done),
+        Some(3),
+        "a failed job shows where it stopped"
+    );
+}
+
+#[sqlx::test]
 async fn overrun_job_is_rescued_as_timed_out_after_the_grace(pool: PgPool) {
     let alive = node_with_heartbeat_age(&pool, 0).await;
     let (id, _) = claimed(&pool, alive, record_job()).await;

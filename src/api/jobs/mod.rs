@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use poem::web::sse::Event;
+use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{EventStream, Json};
-use poem_openapi::OpenApi;
 use uuid::Uuid;
 
 use super::problem::{ApiError, respond};

@@ -95,7 +95,8 @@ pub struct Failure {
 /// `retryable` at now + backoff, or `failed` when the error is fatal or no
 /// attempts are left, or `cancelled` when a cancel was requested (a
 /// cancelled job never runs again). Returns each matched id with its new
-/// state.
+/// state. A job going back to the queue drops the ended attempt's progress;
+/// a finished one keeps it, to show where it stopped.
 pub async fn fail_if_running(
     db: impl PgExecutor<'_>,
     failed: &[Failure],
@@ -120,6 +121,10 @@ pub async fn fail_if_running(
                              THEN j.run_at
                              ELSE now() + make_interval(
                                       secs => ($5::float8[])[array_position($1::uuid[], j.id)]) END,
+               progress = CASE WHEN j.cancel_requested_at IS NOT NULL
+                                    OR ($4::bool[])[array_position($1::uuid[], j.id)]
+                                    OR j.attempt >= j.max_attempts
+                               THEN j.progress END,
                errors = j.errors || jsonb_build_array(jsonb_build_object(
                             'attempt', j.attempt, 'at', now(),
                             'message', ($3::text[])[array_position($1::uuid[], j.id)])),

@@ -53,7 +53,8 @@ pub struct LeaseGuard<'a> {
 /// nominal delays and jitter range), `failed` when no
 /// attempts are left, or `cancelled` when a cancel was requested. With
 /// `lease`, nothing changes unless that lease is still held. `SKIP LOCKED`
-/// leaves jobs a worker is completing at this moment to the worker.
+/// leaves jobs a worker is completing at this moment to the worker. A job
+/// going back to the queue drops the lost attempt's progress.
 #[allow(clippy::too_many_arguments)]
 pub async fn rescue_orphaned_running(
     db: impl PgExecutor<'_>,
@@ -93,6 +94,8 @@ pub async fn rescue_orphaned_running(
                              ELSE coalesce($1, now()) + make_interval(secs =>
                                   ($4::float8[])[least(greatest(j.attempt, 1), cardinality($4::float8[]))]
                                   * ($5 + $9 * random())) END,
+               progress = CASE WHEN j.cancel_requested_at IS NOT NULL OR j.attempt >= j.max_attempts
+                               THEN j.progress END,
                errors = j.errors || jsonb_build_array(jsonb_build_object(
                             'attempt', j.attempt, 'at', coalesce($1, now()),
                             'message', CASE WHEN lost.worker_lost THEN 'worker lost' ELSE 'timed out' END)),
