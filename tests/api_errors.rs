@@ -123,7 +123,52 @@ async fn each_kind_of_bad_enqueue_answers_4xx_problem_json_and_creates_nothing(p
         detail.contains("queue \"has space\" is not a queue name"),
         "{detail}"
     );
+    // What to fix is named in plain words.
+    for (body, says) in [
+        ("{}", "kind is required"),
+        ("", "a JSON object is required"),
+        ("{\"kind\": 5}", "kind must be a string"),
+        (
+            "{\"kind\": \"x\", \"priority\": \"high\"}",
+            "expected a whole number",
+        ),
+    ] {
+        let resp = cli
+            .post("/v1/jobs")
+            .content_type("application/json")
+            .body(body)
+            .send()
+            .await;
+        let problem = assert_problem(resp, StatusCode::BAD_REQUEST).await;
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "body {body:?}: {detail}");
+    }
     assert_eq!(job_count(&pool).await, 0);
+}
+
+#[sqlx::test]
+async fn bad_query_parameters_are_named_with_what_they_must_be(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let id = uuid::Uuid::new_v4();
+    for (query, says) in [
+        (format!("/v1/jobs/{id}?wait=abc"), "wait must be a number"),
+        (
+            "/v1/jobs?limit=abc".to_string(),
+            "limit must be a whole number",
+        ),
+        ("/v1/jobs?limit=0".to_string(), "limit must be at least 1"),
+    ] {
+        let problem = assert_problem(cli.get(&query).send().await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(problem["detail"], says, "{query}");
+    }
+}
+
+#[sqlx::test]
+async fn the_root_sends_people_to_the_dashboard(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let resp = cli.get("/").send().await;
+    resp.assert_status(StatusCode::SEE_OTHER);
+    resp.assert_header("location", "/ui");
 }
 
 #[sqlx::test]

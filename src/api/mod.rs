@@ -199,6 +199,11 @@ async fn guard<E: Endpoint>(
     config: &ApiConfig,
 ) -> poem::Result<Response> {
     let path = req.uri().path().to_string();
+    if path == "/" && matches!(*req.method(), Method::GET | Method::HEAD) {
+        // The front door of a web node is its dashboard (Swagger UI is at
+        // /docs).
+        return Ok(poem::web::Redirect::see_other("/ui").into_response());
+    }
     if path.starts_with("/v1") && !config.tokens.is_empty() && !authorized(&req, &config.tokens) {
         let resp =
             Problem::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token").into_response();

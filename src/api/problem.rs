@@ -121,7 +121,70 @@ pub fn bad_request<R: ProblemResponse>(err: poem::Error) -> R {
     } else {
         StatusCode::BAD_REQUEST
     };
-    R::from_problem(status, Problem::new(status, err.to_string()))
+    R::from_problem(status, Problem::new(status, plain_words(&err.to_string())))
+}
+
+/// poem-openapi's parse errors in words a client can act on: the
+/// parameter is named with what it must be, the spec's format names
+/// (`number_double`) become plain words, and the chain of
+/// `(occurred while parsing ...)` goes.
+pub fn plain_words(detail: &str) -> String {
+    let mut s = detail.to_string();
+    while let Some(i) = s.find(" (occurred while parsing \"") {
+        let end = s[i..].find("\")").map_or(s.len(), |j| i + j + 2);
+        s.replace_range(i..end, "");
+    }
+    if let Some((name, why)) = s
+        .strip_prefix("failed to parse parameter `")
+        .and_then(|rest| rest.split_once("`: "))
+    {
+        return parameter_words(name, why);
+    }
+    type_words(&s.replace("parse request payload error: ", "invalid request body: "))
+}
+
+fn parameter_words(name: &str, why: &str) -> String {
+    if let Some(check) = why.strip_prefix("verification failed. ") {
+        for (bound, words) in [("minimum(", "at least"), ("maximum(", "at most")] {
+            if let Some(rest) = check.strip_prefix(bound) {
+                let n = rest.split([',', ')']).next().unwrap_or(rest);
+                return format!("{name} must be {words} {n}");
+            }
+        }
+        return format!("{name}: {check}");
+    }
+    let what = if why.contains("\"number_") {
+        "a number"
+    } else if why.contains("\"integer_") {
+        "a whole number"
+    } else if why.contains("enumeration value") {
+        "one of the values the API lists"
+    } else {
+        return format!("{name}: {}", type_words(why));
+    };
+    format!("{name} must be {what}")
+}
+
+fn type_words(s: &str) -> String {
+    let mut s = s.replace(
+        "Type \"string\" expects an input value",
+        "a required field is missing",
+    );
+    for (format, words) in [
+        ("\"integer_int16\"", "a whole number from -32768 to 32767"),
+        ("\"integer_int32\"", "a whole number"),
+        ("\"integer_int64\"", "a whole number"),
+        ("\"number_double\"", "a number"),
+        ("\"string_date-time\"", "an RFC 3339 date-time"),
+    ] {
+        s = s.replace(format, words);
+    }
+    if s.ends_with("found null.") && s.contains("Expected input type \"") {
+        return "invalid request body: a JSON object is required".into();
+    }
+    s.replace("Expected input type ", "expected ")
+        .replace("failed to parse \"string\": ", "")
+        .replace("failed to parse an RFC", "not an RFC")
 }
 
 /// Implements [`ProblemResponse`] for an operation's response enum. The
@@ -166,4 +229,45 @@ pub async fn catch_all(err: poem::Error) -> poem::Response {
         err.to_string()
     };
     Problem::new(status, detail).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_words;
+
+    #[test]
+    fn parameter_errors_name_the_parameter_and_what_it_must_be() {
+        assert_eq!(
+            plain_words(
+                "failed to parse parameter `wait`: failed to parse \"number_double\": invalid \
+                 float literal (occurred while parsing \"optional_number_double\")"
+            ),
+            "wait must be a number"
+        );
+        assert_eq!(
+            plain_words(
+                "failed to parse parameter `limit`: verification failed. minimum(1, exclusive: false)"
+            ),
+            "limit must be at least 1"
+        );
+        assert_eq!(
+            plain_words(
+                "failed to parse parameter `state`: failed to parse \"JobState\": Expect a valid \
+                 enumeration value. (occurred while parsing \"optional_JobState\")"
+            ),
+            "state must be one of the values the API lists"
+        );
+    }
+
+    #[test]
+    fn body_errors_say_what_was_expected_in_plain_words() {
+        assert_eq!(
+            plain_words(
+                "parse request payload error: Expected input type \"integer_int16\", found \
+                 \"high\". (occurred while parsing \"optional_integer_int16\") (occurred while \
+                 parsing \"EnqueueRequest\")"
+            ),
+            "invalid request body: expected a whole number from -32768 to 32767, found \"high\"."
+        );
+    }
 }

@@ -59,6 +59,26 @@ impl ParseFromJSON for StrictString {
     }
 }
 
+/// A job's `kind`: a JSON string, required, whose absence is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskKind(pub String);
+
+string_type!(TaskKind, MetaSchema::new("string"));
+
+impl ParseFromJSON for TaskKind {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value {
+            Some(Value::String(s)) => Ok(TaskKind(s)),
+            None | Some(Value::Null) => Err(ParseError::custom(
+                "kind is required: the name of the task to run, e.g. \"demo.process_item\"",
+            )),
+            Some(other) => Err(ParseError::custom(format!(
+                "kind must be a string, found {other}"
+            ))),
+        }
+    }
+}
+
 /// The pattern of a queue name, as the spec states it (checked by
 /// [`crate::job::is_valid_queue_name`], without a regex per request).
 pub const QUEUE_NAME_PATTERN: &str = "^[A-Za-z0-9_.:-]{1,128}$";

@@ -7,7 +7,7 @@ use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
 use crate::api::problem::ApiError;
-use crate::api::string_types::{QueueName, StrictString};
+use crate::api::string_types::{QueueName, StrictString, TaskKind};
 use crate::job::{Job, JobState, NewJob};
 
 /// The state of a job.
@@ -176,7 +176,7 @@ impl From<Job> for JobDto {
 pub struct EnqueueRequest {
     /// Name of the handler, e.g. `demo.process_item`.
     #[oai(validator(min_length = 1, max_length = 255))]
-    pub kind: StrictString,
+    pub kind: TaskKind,
     /// Arguments: a JSON object (default `{}`).
     pub args: Option<serde_json::Value>,
     /// Queue (default `default`): letters, digits, `_ . : -`.
