@@ -3,7 +3,7 @@
 //!
 //! One LISTEN connection (channel `weir_job_events`) per web node, and per
 //! [`crate::Client`] that has waited, serves every waiter there. A waiter
-//! registers the job in `weir.watches` (so that changes to it are
+//! registers the job in `weir.followed_jobs` (so that changes to it are
 //! announced at all), then reads the job; when a notification for it
 //! arrives, it reads it again. No waiter holds a connection while it
 //! waits. Notifications are hints: a waiter also re-reads every
@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::watches::JOB_EVENTS_CHANNEL;
+use crate::db::followed_jobs::JOB_EVENTS_CHANNEL;
 use crate::error::{Error, Result};
 use crate::job::{Job, JobId, NodeId};
 
@@ -71,7 +71,7 @@ impl JobEvents {
         recheck: Duration,
     ) -> Result<Arc<Self>> {
         let node = NodeId(Uuid::new_v4());
-        let name = db::watches::listener_application_name(node);
+        let name = db::followed_jobs::listener_application_name(node);
         let listener = db::listen_as(&pool, JOB_EVENTS_CHANNEL, &name).await?;
         Ok(Self::spawn(pool, node, listener, stop, recheck))
     }
@@ -121,7 +121,7 @@ impl JobEvents {
     /// Removes every watch row of this hub (its listener should be
     /// stopped first, or waiters may add more).
     pub async fn remove_watches(&self) -> Result<()> {
-        db::watches::remove_node(&self.pool, self.node).await
+        db::followed_jobs::remove_node(&self.pool, self.node).await
     }
 
     fn new(pool: PgPool, node: NodeId, recheck: Duration) -> Self {
@@ -165,7 +165,7 @@ impl JobEvents {
             if !self.is_subscribed(id) {
                 continue;
             }
-            if let Err(e) = db::watches::add(&self.pool, id, self.node).await {
+            if let Err(e) = db::followed_jobs::add(&self.pool, id, self.node).await {
                 tracing::debug!(error = %e, "writing a watch again failed");
             }
         }
@@ -201,7 +201,7 @@ impl JobEvents {
         };
         if first {
             let _order = self.write_lock(id).lock().await;
-            db::watches::add(&self.pool, id, self.node).await?;
+            db::followed_jobs::add(&self.pool, id, self.node).await?;
         }
         Ok(sub)
     }
@@ -241,7 +241,7 @@ impl JobEvents {
                 if me.is_subscribed(id) {
                     return;
                 }
-                if let Err(e) = db::watches::remove(&me.pool, id, me.node).await {
+                if let Err(e) = db::followed_jobs::remove(&me.pool, id, me.node).await {
                     tracing::debug!(error = %e, "removing a watch failed");
                 }
             });

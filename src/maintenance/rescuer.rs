@@ -3,7 +3,7 @@
 //! `retryable` (or `failed` when no attempts are left, or `cancelled` when
 //! a cancel was requested), and dead node rows are removed, as are the job
 //! watches of web nodes and clients that are gone (see
-//! [`db::watches::delete_orphaned`]).
+//! [`db::followed_jobs::delete_orphaned`]).
 //!
 //! Liveness is one heartbeat per node (`weir.nodes.heartbeat_at`), never
 //! one write per job; every age is measured on the database clock. A job
@@ -158,7 +158,7 @@ impl Rescuer {
         }
         if counts.retryable > 0 {
             // Wake the stager: the retries may be due before its next poll.
-            db::waiters::notify_queues(&self.pool, &[db::waiters::STAGER.to_string()]).await?;
+            db::wakeups::notify_queues(&self.pool, &[db::wakeups::STAGER.to_string()]).await?;
         }
         let removed =
             db::nodes::delete_dead(&self.pool, now, self.config.dead_after, lease).await?;
@@ -166,7 +166,8 @@ impl Rescuer {
             tracing::warn!(%node, "removed dead node");
         }
         counts.nodes_removed = removed.len();
-        counts.watches_removed = db::watches::delete_orphaned(&self.pool, now, WATCH_GRACE).await?;
+        counts.watches_removed =
+            db::followed_jobs::delete_orphaned(&self.pool, now, WATCH_GRACE).await?;
         if counts.watches_removed > 0 {
             tracing::info!(
                 rows = counts.watches_removed,

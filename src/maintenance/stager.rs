@@ -72,7 +72,7 @@ impl Stager {
     /// to sleep (until the next due job, at most the poll interval).
     pub async fn tick(&mut self) -> Duration {
         if !self.armed {
-            match db::waiters::arm(&self.pool, self.node, db::waiters::STAGER).await {
+            match db::wakeups::arm(&self.pool, self.node, db::wakeups::STAGER).await {
                 Ok(()) => self.armed = true,
                 Err(e) => tracing::warn!(error = %e, "arming the stager failed"),
             }
