@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::watches::JOB_EVENTS_CHANNEL;
+use crate::db::followed_jobs::JOB_EVENTS_CHANNEL;
 use crate::error::{Error, Result};
 use crate::job::{Job, JobId, NodeId};
 
@@ -71,7 +71,7 @@ impl Followers {
         recheck: Duration,
     ) -> Result<Arc<Self>> {
         let node = NodeId(Uuid::new_v4());
-        let name = db::watches::listener_application_name(node);
+        let name = db::followed_jobs::listener_application_name(node);
         let listener = db::listen_as(&pool, JOB_EVENTS_CHANNEL, &name).await?;
         Ok(Self::spawn(pool, node, listener, stop, recheck))
     }
@@ -118,10 +118,10 @@ impl Followers {
         events
     }
 
-    /// Removes every followed-job row of these followers (its listener should be
-    /// stopped first, or followers may add more).
+    /// Removes every followed-job row of these followers (their listener
+    /// should be stopped first, or followers may add more).
     pub async fn unfollow_all(&self) -> Result<()> {
-        db::watches::remove_node(&self.pool, self.node).await
+        db::followed_jobs::remove_node(&self.pool, self.node).await
     }
 
     fn new(pool: PgPool, node: NodeId, recheck: Duration) -> Self {
@@ -165,8 +165,8 @@ impl Followers {
             if !self.is_subscribed(id) {
                 continue;
             }
-            if let Err(e) = db::watches::add(&self.pool, id, self.node).await {
-                tracing::debug!(error = %e, "writing a watch again failed");
+            if let Err(e) = db::followed_jobs::add(&self.pool, id, self.node).await {
+                tracing::debug!(error = %e, "writing a followed-job row again failed");
             }
         }
     }
@@ -201,7 +201,7 @@ impl Followers {
         };
         if first {
             let _order = self.write_lock(id).lock().await;
-            db::watches::add(&self.pool, id, self.node).await?;
+            db::followed_jobs::add(&self.pool, id, self.node).await?;
         }
         Ok(sub)
     }
@@ -241,8 +241,8 @@ impl Followers {
                 if me.is_subscribed(id) {
                     return;
                 }
-                if let Err(e) = db::watches::remove(&me.pool, id, me.node).await {
-                    tracing::debug!(error = %e, "removing a watch failed");
+                if let Err(e) = db::followed_jobs::remove(&me.pool, id, me.node).await {
+                    tracing::debug!(error = %e, "removing a followed-job row failed");
                 }
             });
         }
@@ -267,7 +267,7 @@ impl FollowedJob {
 }
 
 /// One job followed: each [`Follow::changed`] returns it once it differs
-/// from the version the previous call returned. Holds the job's watch (if
+/// from the version the previous call returned. Holds the job's followed-job row (if
 /// it follows through [`Followers`]) until dropped, so following a job for a long
 /// time writes its followed-job row once.
 pub struct Follow {

@@ -578,11 +578,11 @@ async fn concurrent_large_enqueues_are_split_across_statements_and_all_kept(pool
 }
 
 /// A job subscribed to again while the removal of its last subscriber's
-/// watch row is on its way stays watched (its changes still send
+/// followed_jobs row is on its way stays followed (its changes still send
 /// notifications, not only the 2 s safety re-read). The removal is held up
 /// on a row lock, so the re-subscription comes while it is in flight.
 #[sqlx::test]
-async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(pool: PgPool) {
+async fn a_job_subscribed_again_while_its_row_is_being_removed_stays_followed(pool: PgPool) {
     let stop = tokio_util::sync::CancellationToken::new();
     let events = weir::follow::Followers::start(pool.clone(), stop.clone())
         .await
@@ -592,8 +592,8 @@ async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(p
         .await
         .unwrap()
         .id;
-    let watched = || async {
-        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM weir.watches WHERE job_id = $1")
+    let followed = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM weir.followed_jobs WHERE job_id = $1")
             .bind(id.0)
             .fetch_one(&pool)
             .await
@@ -603,7 +603,7 @@ async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(p
         sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM pg_stat_activity
              WHERE datname = current_database() AND wait_event_type = 'Lock'
-               AND query LIKE 'DELETE FROM weir.watches%'",
+               AND query LIKE 'DELETE FROM weir.followed_jobs%'",
         )
         .fetch_one(&pool)
         .await
@@ -611,9 +611,9 @@ async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(p
     };
 
     let first = events.subscribe(id).await.unwrap();
-    assert_eq!(watched().await, 1);
+    assert_eq!(followed().await, 1);
     let mut lock = pool.begin().await.unwrap();
-    sqlx::query("SELECT 1 FROM weir.watches WHERE job_id = $1 FOR UPDATE")
+    sqlx::query("SELECT 1 FROM weir.followed_jobs WHERE job_id = $1 FOR UPDATE")
         .bind(id.0)
         .execute(&mut *lock)
         .await
@@ -636,16 +636,16 @@ async fn a_job_subscribed_again_while_its_watch_is_being_removed_stays_watched(p
     .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        watched().await,
+        followed().await,
         1,
-        "the watch row of a subscribed job is gone"
+        "the followed_jobs row of a subscribed job is gone"
     );
 
     drop(again);
     eventually(
         Duration::from_secs(5),
-        "the last watch row removed",
-        || async { (watched().await == 0).then_some(()) },
+        "the last followed_jobs row removed",
+        || async { (followed().await == 0).then_some(()) },
     )
     .await;
     stop.cancel();

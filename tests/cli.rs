@@ -285,12 +285,12 @@ async fn job_wait_follows_an_existing_job_to_its_end(pool: PgPool) {
         &weir(&pool, &["job", &unknown, "--wait"]).await,
         "not found",
     );
-    // The follows left no watch behind.
-    let watches: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.watches")
+    // The follows left no followed_jobs row behind.
+    let followed: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.followed_jobs")
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(watches, 0);
+    assert_eq!(followed, 0);
     worker.stop().await;
 }
 

@@ -69,9 +69,9 @@ async fn rust_client_job_reaches_succeeded_and_wait_returns_it(pool: PgPool) {
     worker.stop().await;
 }
 
-/// Whether a row of `weir.watches` names `id`.
-async fn watched(pool: &PgPool, id: JobId) -> bool {
-    watch_row_version(pool, id).await.is_some()
+/// Whether a row of `weir.followed_jobs` names `id`.
+async fn followed(pool: &PgPool, id: JobId) -> bool {
+    followed_row_version(pool, id).await.is_some()
 }
 
 /// A client that re-reads only every minute (so a change seen within
@@ -86,11 +86,14 @@ async fn slow_client_and_job(pool: &PgPool) -> (Client, JobId) {
     (client, id)
 }
 
-/// Waits (5 s at most) until no watch row names `id`.
-async fn until_unwatched(pool: &PgPool, id: JobId) {
+/// Waits (5 s at most) until no row of `weir.followed_jobs` names `id`.
+async fn until_unfollowed(pool: &PgPool, id: JobId) {
     let t = std::time::Instant::now();
-    while watched(pool, id).await {
-        assert!(t.elapsed() < Duration::from_secs(5), "the watch row stayed");
+    while followed(pool, id).await {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "the followed_jobs row stayed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -107,10 +110,10 @@ async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
     // The wait has registered its interest, and (one query later, given
     // a second) read the job as available: the change comes after.
     let t = std::time::Instant::now();
-    while !watched(&pool, id).await {
+    while !followed(&pool, id).await {
         assert!(
             t.elapsed() < Duration::from_secs(5),
-            "the wait never watched the job"
+            "the wait never followed the job"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -128,15 +131,15 @@ async fn rust_client_wait_is_woken_by_the_jobs_notification(pool: PgPool) {
         .unwrap();
     assert_eq!(job.state, JobState::Cancelled);
 
-    // Dropping the last clone stops the listener, and the watch goes.
+    // Dropping the last clone stops the listener, and its row goes.
     drop(client);
-    until_unwatched(&pool, id).await;
+    until_unfollowed(&pool, id).await;
 }
 
-/// The `xmin` of the watch row of `id` (it changes when the row is
+/// The `xmin` of the followed_jobs row of `id` (it changes when the row is
 /// written again), or `None` when no row names it.
-async fn watch_row_version(pool: &PgPool, id: JobId) -> Option<String> {
-    sqlx::query_scalar("SELECT xmin::text FROM weir.watches WHERE job_id = $1")
+async fn followed_row_version(pool: &PgPool, id: JobId) -> Option<String> {
+    sqlx::query_scalar("SELECT xmin::text FROM weir.followed_jobs WHERE job_id = $1")
         .bind(id.0)
         .fetch_optional(pool)
         .await
@@ -144,7 +147,7 @@ async fn watch_row_version(pool: &PgPool, id: JobId) -> Option<String> {
 }
 
 #[sqlx::test]
-async fn rust_client_follow_returns_each_change_woken_by_notify_on_one_watch(pool: PgPool) {
+async fn rust_client_follow_returns_each_change_woken_by_notify_from_one_row(pool: PgPool) {
     // Re-reads only every minute: changes returned within seconds were
     // announced by NOTIFY.
     let (client, id) = slow_client_and_job(&pool).await;
@@ -152,8 +155,8 @@ async fn rust_client_follow_returns_each_change_woken_by_notify_on_one_watch(poo
     let first = follow.changed(Duration::from_secs(120)).await.unwrap();
     assert_eq!(first.state, JobState::Available);
     assert_eq!(first.progress, None);
-    let row = watch_row_version(&pool, id).await;
-    assert!(row.is_some(), "following did not watch the job");
+    let row = followed_row_version(&pool, id).await;
+    assert!(row.is_some(), "following wrote no followed_jobs row");
 
     // Nothing changes: the call waits its whole timeout, then returns the
     // job as it is.
@@ -185,10 +188,10 @@ async fn rust_client_follow_returns_each_change_woken_by_notify_on_one_watch(poo
         changer.await.unwrap();
         assert_eq!(job.progress.and_then(|p| p.done), Some(done.into()));
     }
-    // One watch row served every change; dropping the follow removes it.
-    assert_eq!(watch_row_version(&pool, id).await, row);
+    // One followed_jobs row served every change; dropping the follow removes it.
+    assert_eq!(followed_row_version(&pool, id).await, row);
     drop(follow);
-    until_unwatched(&pool, id).await;
+    until_unfollowed(&pool, id).await;
     client.close().await.unwrap();
 }
 
@@ -209,9 +212,9 @@ async fn rust_client_wait_returns_the_job_as_it_is_when_the_timeout_passes(pool:
         matches!(missing, Err(weir::Error::NotFound(_))),
         "{missing:?}"
     );
-    // Closing removes the client's watch rows before it returns.
+    // Closing removes the client's followed_jobs rows before it returns.
     client.close().await.unwrap();
-    assert!(!watched(&pool, id).await);
+    assert!(!followed(&pool, id).await);
 }
 
 #[sqlx::test]
@@ -374,8 +377,7 @@ async fn queue_names_are_held_to_their_rule_at_the_edges(pool: PgPool) {
     assert_eq!(jobs, 8, "two statements x four accepted names");
 
     // Every table of weir.jobs (parents and partitions) and weir.queues
-    // carries the check, validated (migration 0009 adds them NOT VALID,
-    // 0010 validates them).
+    // carries the check, validated.
     let (tables, checks, unvalidated): (i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM pg_partition_tree('weir.jobs')) + 1,
                 count(*), count(*) FILTER (WHERE NOT c.convalidated)
@@ -418,6 +420,14 @@ async fn invalid_sql_inserts_are_rejected_by_named_constraints(pool: PgPool) {
         (
             "INSERT INTO weir.jobs (kind, timeout_seconds) VALUES ('x', 0)",
             "jobs_timeout_positive",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, progress) VALUES ('x', '[1]')",
+            "jobs_progress_is_object",
+        ),
+        (
+            "INSERT INTO weir.jobs (kind, errors) VALUES ('x', '{}')",
+            "jobs_errors_is_array",
         ),
         ("SELECT weir.enqueue('')", "jobs_kind_not_empty"),
         ("SELECT weir.enqueue('x', '[]')", "jobs_args_is_object"),

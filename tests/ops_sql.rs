@@ -176,11 +176,11 @@ async fn queues_and_workers_are_listed_with_unserved_kinds(pool: PgPool) {
     let _ = JobId(uuid::Uuid::nil());
 }
 
-/// Armed waiters for `queues` on fake nodes.
+/// Armed wake-ups for `queues` on fake nodes.
 async fn arm(pool: &PgPool, queues: &[&str]) {
     for q in queues {
         sqlx::query(
-            "INSERT INTO weir.waiters (node_id, queue, armed) VALUES (gen_random_uuid(), $1, true)",
+            "INSERT INTO weir.wakeups (node_id, queue, armed) VALUES (gen_random_uuid(), $1, true)",
         )
         .bind(q)
         .execute(pool)
@@ -190,7 +190,7 @@ async fn arm(pool: &PgPool, queues: &[&str]) {
 }
 
 async fn armed(pool: &PgPool, queue: &str) -> bool {
-    sqlx::query_scalar("SELECT bool_or(armed) FROM weir.waiters WHERE queue = $1")
+    sqlx::query_scalar("SELECT bool_or(armed) FROM weir.wakeups WHERE queue = $1")
         .bind(queue)
         .fetch_one(pool)
         .await
@@ -214,7 +214,7 @@ async fn next_wake(listener: &mut sqlx::postgres::PgListener) -> Option<String> 
         .map(|n| n.unwrap().payload().to_string())
 }
 
-/// The two ways SQL adds a job, which must wake the same waiters: a plain
+/// The two ways SQL adds a job, which must wake the same workers: a plain
 /// INSERT into weir.jobs (through its statement trigger) and weir.enqueue
 /// (which inserts into weir.jobs_live and asks itself).
 #[derive(Clone, Copy, Debug)]
@@ -301,7 +301,7 @@ async fn a_multi_row_insert_wakes_every_queue_it_fills(pool: PgPool) {
 }
 
 #[sqlx::test]
-async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgPool) {
+async fn a_rolled_back_insert_leaves_the_wakeup_armed_for_the_next_one(pool: PgPool) {
     arm(&pool, &["a"]).await;
     let mut listener = wake_listener(&pool).await;
 
@@ -321,14 +321,14 @@ async fn a_rolled_back_insert_leaves_the_waiter_armed_for_the_next_one(pool: PgP
     assert!(!armed(&pool, "a").await);
 }
 
-/// Other armed waiters (an idle queue elsewhere, the stager's) neither get
+/// Other armed wake-ups (an idle queue elsewhere, the stager's) neither get
 /// woken by a job that is not for them nor keep it from waking its own.
-async fn wakes_only_the_waiters_of_what_it_added(pool: PgPool, via: Via) {
+async fn notifies_only_the_wakeups_of_what_it_added(pool: PgPool, via: Via) {
     arm(&pool, &["a", "b", "$stager"]).await;
     let mut listener = wake_listener(&pool).await;
 
     // Nobody waits for `c`: nothing is sent (the next notification, in
-    // commit order, is the one for `a`) and every waiter stays armed.
+    // commit order, is the one for `a`) and every wake-up stays armed.
     via.add(&pool, "c", false).await;
     via.add(&pool, "a", false).await;
     assert_eq!(next_wake(&mut listener).await.as_deref(), Some("a"));
@@ -344,13 +344,13 @@ async fn wakes_only_the_waiters_of_what_it_added(pool: PgPool, via: Via) {
 }
 
 #[sqlx::test]
-async fn an_insert_wakes_only_the_waiters_of_what_it_inserted(pool: PgPool) {
-    wakes_only_the_waiters_of_what_it_added(pool, Via::Insert).await;
+async fn an_insert_notifies_only_the_wakeups_of_what_it_inserted(pool: PgPool) {
+    notifies_only_the_wakeups_of_what_it_added(pool, Via::Insert).await;
 }
 
 #[sqlx::test]
-async fn an_enqueue_wakes_only_the_waiters_of_what_it_enqueued(pool: PgPool) {
-    wakes_only_the_waiters_of_what_it_added(pool, Via::Enqueue).await;
+async fn an_enqueue_notifies_only_the_wakeups_of_what_it_enqueued(pool: PgPool) {
+    notifies_only_the_wakeups_of_what_it_added(pool, Via::Enqueue).await;
 }
 
 /// The bench's poll-only mode (`weir::db::bench::set_wake_ups`) must stop
@@ -363,7 +363,7 @@ async fn the_bench_poll_only_mode_sends_no_wake_up(pool: PgPool) {
         .await
         .unwrap();
     arm(&pool, &["a"]).await;
-    assert!(!armed(&pool, "a").await, "a waiter cannot be armed");
+    assert!(!armed(&pool, "a").await, "a wake-up cannot be armed");
     let mut listener = wake_listener(&pool).await;
     Via::Insert.add(&pool, "a", false).await;
     Via::Enqueue.add(&pool, "a", false).await;

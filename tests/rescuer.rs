@@ -307,10 +307,10 @@ async fn stale_attempt_is_told_to_stop_and_records_nothing(pool: PgPool) {
     worker.stop().await;
 }
 
-/// The watch rows of `job`, as (node, age in seconds).
-async fn watches_of(pool: &PgPool, job: Uuid) -> Vec<(Uuid, f64)> {
+/// The followed_jobs rows of `job`, as (node, age in seconds).
+async fn followed_rows_of(pool: &PgPool, job: Uuid) -> Vec<(Uuid, f64)> {
     sqlx::query_as(
-        "SELECT node_id, extract(epoch FROM now() - since)::float8 FROM weir.watches WHERE job_id = $1",
+        "SELECT node_id, extract(epoch FROM now() - since)::float8 FROM weir.followed_jobs WHERE job_id = $1",
     )
     .bind(job)
     .fetch_all(pool)
@@ -318,9 +318,9 @@ async fn watches_of(pool: &PgPool, job: Uuid) -> Vec<(Uuid, f64)> {
     .unwrap()
 }
 
-async fn add_watch(pool: &PgPool, job: Uuid, node: Uuid, age_secs: f64) {
+async fn add_followed_job(pool: &PgPool, job: Uuid, node: Uuid, age_secs: f64) {
     sqlx::query(
-        "INSERT INTO weir.watches (job_id, node_id, since) VALUES ($1, $2, now() - make_interval(secs => $3))",
+        "INSERT INTO weir.followed_jobs (job_id, node_id, since) VALUES ($1, $2, now() - make_interval(secs => $3))",
     )
     .bind(job)
     .bind(node)
@@ -331,8 +331,8 @@ async fn add_watch(pool: &PgPool, job: Uuid, node: Uuid, age_secs: f64) {
 }
 
 /// A job events hub whose listener runs until the token is cancelled,
-/// subscribed to `job` (its watch row written).
-async fn live_hub_watching(
+/// subscribed to `job` (its followed_jobs row written).
+async fn live_hub_following(
     pool: &PgPool,
     job: Uuid,
 ) -> (
@@ -348,41 +348,43 @@ async fn live_hub_watching(
 }
 
 #[sqlx::test]
-async fn watches_of_gone_hubs_are_removed_and_those_of_live_hubs_kept(pool: PgPool) {
-    // A live hub (its LISTEN session is connected) watching a job; its
+async fn followed_jobs_of_gone_hubs_are_removed_and_those_of_live_hubs_kept(pool: PgPool) {
+    // A live hub (its LISTEN session is connected) following a job; its
     // row is aged past the grace: it stays, the hub is alive.
-    let watched = Uuid::new_v4();
-    let (stop, _sub) = live_hub_watching(&pool, watched).await;
-    sqlx::query("UPDATE weir.watches SET since = now() - interval '1 hour' WHERE job_id = $1")
-        .bind(watched)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let followed = Uuid::new_v4();
+    let (stop, _sub) = live_hub_following(&pool, followed).await;
+    sqlx::query(
+        "UPDATE weir.followed_jobs SET since = now() - interval '1 hour' WHERE job_id = $1",
+    )
+    .bind(followed)
+    .execute(&pool)
+    .await
+    .unwrap();
     // A hub that died without removing its row, and one too young to judge.
     let (orphan, young) = (Uuid::new_v4(), Uuid::new_v4());
-    add_watch(&pool, orphan, Uuid::new_v4(), 3600.0).await;
-    add_watch(&pool, young, Uuid::new_v4(), 0.0).await;
+    add_followed_job(&pool, orphan, Uuid::new_v4(), 3600.0).await;
+    add_followed_job(&pool, young, Uuid::new_v4(), 0.0).await;
 
     let counts = Rescuer::new(pool.clone(), rescuer::Config::default())
         .run_once()
         .await
         .unwrap();
-    assert_eq!(counts.watches_removed, 1);
-    assert!(watches_of(&pool, orphan).await.is_empty());
-    assert_eq!(watches_of(&pool, watched).await.len(), 1);
-    assert_eq!(watches_of(&pool, young).await.len(), 1);
+    assert_eq!(counts.followed_jobs_removed, 1);
+    assert!(followed_rows_of(&pool, orphan).await.is_empty());
+    assert_eq!(followed_rows_of(&pool, followed).await.len(), 1);
+    assert_eq!(followed_rows_of(&pool, young).await.len(), 1);
     stop.cancel();
 }
 
 #[sqlx::test]
-async fn a_hub_writes_its_watches_again_after_its_listener_reconnects(pool: PgPool) {
+async fn a_hub_writes_its_followed_jobs_again_after_its_listener_reconnects(pool: PgPool) {
     let job = Uuid::new_v4();
-    let (stop, _sub) = live_hub_watching(&pool, job).await;
-    let [(node, _)] = watches_of(&pool, job).await[..] else {
-        panic!("one watch row expected");
+    let (stop, _sub) = live_hub_following(&pool, job).await;
+    let [(node, _)] = followed_rows_of(&pool, job).await[..] else {
+        panic!("one followed_jobs row expected");
     };
     // As if the rescuer had removed it while the connection was down.
-    sqlx::query("DELETE FROM weir.watches WHERE job_id = $1")
+    sqlx::query("DELETE FROM weir.followed_jobs WHERE job_id = $1")
         .bind(job)
         .execute(&pool)
         .await
@@ -390,15 +392,15 @@ async fn a_hub_writes_its_watches_again_after_its_listener_reconnects(pool: PgPo
     let ended: i64 = sqlx::query_scalar(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1",
     )
-    .bind(db::watches::listener_application_name(NodeId(node)))
+    .bind(db::followed_jobs::listener_application_name(NodeId(node)))
     .fetch_one(&pool)
     .await
     .unwrap();
     assert_eq!(ended, 1, "the hub's LISTEN session is named after it");
     eventually(
         Duration::from_secs(10),
-        "the watch row written again",
-        || async { (watches_of(&pool, job).await.len() == 1).then_some(()) },
+        "the followed_jobs row written again",
+        || async { (followed_rows_of(&pool, job).await.len() == 1).then_some(()) },
     )
     .await;
     stop.cancel();

@@ -185,7 +185,7 @@ async fn four_workers_run_two_thousand_jobs_exactly_once(pool: PgPool) {
     assert_eq!(attempts, vec![1]);
 }
 
-/// A worker with `slots` on `default`, started and idle with its waiter
+/// A worker with `slots` on `default`, started and idle with its wake-up
 /// armed. Its fallback poll (60 s) never comes within a test, so only a
 /// NOTIFY wakes it.
 async fn idle_listening_worker(pool: &PgPool, slots: usize) -> (Recorder, RunningWorker) {
@@ -451,9 +451,9 @@ async fn steady_inserts_and_their_wake_ups(pool: &PgPool) -> (usize, usize) {
     (inserted, notifications)
 }
 
-/// Whether `worker`'s waiter on `default` is armed.
-async fn default_waiter_armed(pool: &PgPool, worker: &RunningWorker) -> bool {
-    sqlx::query_scalar("SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = 'default'")
+/// Whether `worker`'s wake-up on `default` is armed.
+async fn default_wakeup_armed(pool: &PgPool, worker: &RunningWorker) -> bool {
+    sqlx::query_scalar("SELECT armed FROM weir.wakeups WHERE node_id = $1 AND queue = 'default'")
         .bind(worker.node.0)
         .fetch_one(pool)
         .await
@@ -478,7 +478,7 @@ async fn a_paused_queue_is_not_armed_so_its_producers_send_no_wake_ups(pool: PgP
         notifications <= 2,
         "{notifications} NOTIFYs for {inserted} inserts in 2 s"
     );
-    assert!(!default_waiter_armed(&pool, &worker).await);
+    assert!(!default_wakeup_armed(&pool, &worker).await);
     assert!(recorder.runs().is_empty());
 
     // Resuming wakes it although it is not armed: the jobs run long
@@ -497,7 +497,7 @@ async fn a_paused_queue_is_not_armed_so_its_producers_send_no_wake_ups(pool: PgP
 }
 
 /// Pauses `default`, inserts a job and waits until the idle `worker`,
-/// woken by it, has seen the pause and left its waiter disarmed.
+/// woken by it, has seen the pause and left its wake-up disarmed.
 async fn paused_with_one_job_waiting(pool: &PgPool, worker: &RunningWorker) {
     sqlx::query("SELECT weir.pause_queue('default')")
         .execute(pool)
@@ -510,7 +510,7 @@ async fn paused_with_one_job_waiting(pool: &PgPool, worker: &RunningWorker) {
     eventually(
         Duration::from_secs(5),
         "the worker woken and disarmed",
-        || async { (!default_waiter_armed(pool, worker).await).then_some(()) },
+        || async { (!default_wakeup_armed(pool, worker).await).then_some(()) },
     )
     .await;
 }
@@ -545,7 +545,7 @@ async fn a_pause_lifted_by_a_direct_update_delete_or_truncate_wakes_the_workers(
 #[sqlx::test]
 async fn a_queue_fed_faster_than_its_linger_sends_few_wake_ups(pool: PgPool) {
     // Jobs arrive every millisecond or two and are run at once: each drain
-    // lingers, its second look finds the next job, and the waiter is
+    // lingers, its second look finds the next job, and the wake-up is
     // seldom armed, so few inserts send a NOTIFY. A drained queue arms
     // without lingering only while lingers keep finding nothing; a
     // notification that comes sooner after arming than a linger lasts

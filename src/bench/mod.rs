@@ -332,7 +332,7 @@ impl IdleWorker {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let handle = tokio::spawn(worker.run(shutdown.clone()));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while !db::bench::waiter_registered(&mut *conn, node.0, QUEUE).await? {
+        while !db::bench::wakeup_registered(&mut *conn, node.0, QUEUE).await? {
             if std::time::Instant::now() > deadline || handle.is_finished() {
                 shutdown.cancel();
                 return Err(Error::Config(format!(

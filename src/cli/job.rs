@@ -55,7 +55,7 @@ pub async fn run(args: JobArgs) -> Result<ExitCode> {
 
 /// Follows `id` until it is terminal, its progress on stderr, then
 /// `print`s it: exit 0 if it succeeded, 1 if not. Ctrl-C stops following
-/// (exit 130; the job goes on). The client's watch is removed before
+/// (exit 130; the job goes on). The client's followed-job row is removed before
 /// this returns.
 pub(crate) async fn follow_to_the_end(
     client: Client,
@@ -80,7 +80,7 @@ pub(crate) async fn follow_to_the_end(
     finish(client, code).await
 }
 
-/// Removes the client's watch now, not with the process; `code` wins
+/// Removes the client's followed-job rows now, not with the process; `code` wins
 /// over an error of the removal.
 async fn finish(client: Client, code: Result<ExitCode>) -> Result<ExitCode> {
     let closed = client.close().await;

@@ -66,7 +66,7 @@ pub async fn non_default_settings(db: impl PgExecutor<'_>) -> Result<Vec<(String
 /// Empties `weir.jobs` (every partition) and the worker bookkeeping, so
 /// each scenario starts from an empty, vacuum-free table.
 pub async fn reset_jobs(db: &mut PgConnection) -> Result<()> {
-    sqlx::query("TRUNCATE weir.jobs, weir.waiters, weir.nodes, weir.queues, weir.leaders")
+    sqlx::query("TRUNCATE weir.jobs, weir.wakeups, weir.nodes, weir.queues, weir.leaders")
         .execute(db)
         .await?;
     Ok(())
@@ -112,13 +112,13 @@ pub async fn set_wake_trigger(db: &mut PgConnection, enabled: bool) -> Result<()
 
 /// Turns weir's NOTIFY wake-ups on or off in the scratch database: off is
 /// the latency scenario's poll-only mode. Wake-ups are sent by whoever
-/// inserts a job for an armed waiter (the trigger of `weir.jobs` for
-/// plain INSERTs, `weir.enqueue` itself), so off keeps every waiter row
-/// disarmed with a trigger on `weir.waiters`: workers still arm as usual,
+/// inserts a job for an armed wake-up (the trigger of `weir.jobs` for
+/// plain INSERTs, `weir.enqueue` itself), so off keeps every wake-up
+/// disarmed with a trigger on `weir.wakeups`: workers still arm as usual,
 /// nobody finds them armed, and they only find jobs at their fallback poll.
 pub async fn set_wake_ups(db: &mut PgConnection, enabled: bool) -> Result<()> {
     if enabled {
-        sqlx::query("DROP TRIGGER IF EXISTS bench_keep_disarmed ON weir.waiters")
+        sqlx::query("DROP TRIGGER IF EXISTS bench_keep_disarmed ON weir.wakeups")
             .execute(&mut *db)
             .await?;
         sqlx::query("DROP FUNCTION IF EXISTS weir.bench_keep_disarmed()")
@@ -132,12 +132,12 @@ pub async fn set_wake_ups(db: &mut PgConnection, enabled: bool) -> Result<()> {
         .execute(&mut *db)
         .await?;
         sqlx::query(
-            "CREATE OR REPLACE TRIGGER bench_keep_disarmed BEFORE INSERT OR UPDATE ON weir.waiters
+            "CREATE OR REPLACE TRIGGER bench_keep_disarmed BEFORE INSERT OR UPDATE ON weir.wakeups
              FOR EACH ROW EXECUTE FUNCTION weir.bench_keep_disarmed()",
         )
         .execute(&mut *db)
         .await?;
-        sqlx::query("UPDATE weir.waiters SET armed = false")
+        sqlx::query("UPDATE weir.wakeups SET armed = false")
             .execute(&mut *db)
             .await?;
     }
@@ -327,12 +327,12 @@ pub async fn wait_events(db: impl PgExecutor<'_>) -> Result<Vec<(String, String,
     Ok(rows.into_iter().map(|r| (r.state, r.event, r.n)).collect())
 }
 
-/// Whether `node` has armed its waiter on `queue` at least once: its row
+/// Whether `node` has armed its wake-up on `queue` at least once: its row
 /// exists (a worker writes it, armed, only when the queue has run dry; in
 /// the poll-only mode of [`set_wake_ups`] the row is then kept disarmed).
-pub async fn waiter_registered(db: impl PgExecutor<'_>, node: Uuid, queue: &str) -> Result<bool> {
+pub async fn wakeup_registered(db: impl PgExecutor<'_>, node: Uuid, queue: &str) -> Result<bool> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM weir.waiters WHERE node_id = $1 AND queue = $2) AS "registered!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM weir.wakeups WHERE node_id = $1 AND queue = $2) AS "registered!""#,
         node,
         queue
     )
@@ -340,7 +340,7 @@ pub async fn waiter_registered(db: impl PgExecutor<'_>, node: Uuid, queue: &str)
     .await?)
 }
 
-/// Empties `weir.jobs` only (waiters, nodes and pauses stay).
+/// Empties `weir.jobs` only (wake-ups, nodes and pauses stay).
 pub async fn truncate_jobs(db: &mut PgConnection) -> Result<()> {
     sqlx::query("TRUNCATE weir.jobs").execute(db).await?;
     Ok(())

@@ -2,13 +2,13 @@
 //! any executor, so it also runs inside a caller's transaction.
 
 pub mod bench;
+pub mod followed_jobs;
 pub mod idempotency;
 pub mod jobs;
 pub mod leaders;
 pub mod nodes;
 pub mod queues;
-pub mod waiters;
-pub mod watches;
+pub mod wakeups;
 
 use std::str::FromStr;
 

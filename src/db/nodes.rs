@@ -49,10 +49,10 @@ pub async fn heartbeat(db: impl PgExecutor<'_>, node: NodeId, running: i32) -> R
     Ok(done.rows_affected() == 1)
 }
 
-/// Removes the node and its waiter rows (clean shutdown).
+/// Removes the node and its wake-ups (clean shutdown).
 pub async fn deregister(db: impl PgExecutor<'_>, node: NodeId) -> Result<()> {
     sqlx::query!(
-        r#"WITH w AS (DELETE FROM weir.waiters WHERE node_id = $1)
+        r#"WITH w AS (DELETE FROM weir.wakeups WHERE node_id = $1)
            DELETE FROM weir.nodes WHERE id = $1"#,
         node.0
     )
@@ -62,7 +62,7 @@ pub async fn deregister(db: impl PgExecutor<'_>, node: NodeId) -> Result<()> {
 }
 
 /// Removes nodes whose heartbeat is older than `dead_after` (database
-/// clock; `now` defaults to it) with their waiter rows. With `lease`,
+/// clock; `now` defaults to it) with their wake-ups. With `lease`,
 /// nothing changes unless that maintenance lease is still held. Returns the
 /// removed ids. Their running jobs are the rescuer's (a running job whose
 /// node row is missing counts as lost).
@@ -80,8 +80,8 @@ pub async fn delete_dead(
                       SELECT 1 FROM weir.leaders l
                       WHERE l.name = $4 AND l.node_id = $3 AND l.expires_at > now()))
                RETURNING id
-           ), waiters AS (
-               DELETE FROM weir.waiters w USING dead WHERE w.node_id = dead.id
+           ), wakeups AS (
+               DELETE FROM weir.wakeups w USING dead WHERE w.node_id = dead.id
            )
            SELECT id AS "id!" FROM dead"#,
         now,

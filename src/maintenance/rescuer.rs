@@ -1,15 +1,15 @@
 //! The rescuer: running jobs whose worker died, or that overran their
 //! deadline, get an error entry for the lost attempt and go back to
 //! `retryable` (or `failed` when no attempts are left, or `cancelled` when
-//! a cancel was requested), and dead node rows are removed, as are the job
-//! watches of web nodes and clients that are gone (see
-//! [`db::watches::delete_orphaned`]).
+//! a cancel was requested), and dead node rows are removed, as are the
+//! followed-job rows of web nodes and clients that are gone (see
+//! [`db::followed_jobs::delete_orphaned`]).
 //!
 //! Liveness is one heartbeat per node (`weir.nodes.heartbeat_at`), never
 //! one write per job; every age is measured on the database clock. A job
 //! whose node row is missing counts as lost too, so a node removed here
 //! cannot leave jobs behind. The attempt's worker, if it is alive after
-//! all, finds out through its watch (`crate::worker::watch`): its claim
+//! all, finds out through its supervisor (`crate::worker::supervisor`): its claim
 //! token no longer matches, so it stops the handler and records nothing.
 
 use std::time::Duration;
@@ -29,10 +29,10 @@ pub const DEFAULT_DEAD_AFTER: Duration = Duration::from_secs(30);
 /// worker's own timeout fires at the deadline; this covers workers too
 /// stuck to notice.
 pub const DEFAULT_DEADLINE_GRACE: Duration = Duration::from_secs(10);
-/// A watch row younger than this is kept even when no session of its hub
-/// is seen (the hub may be connecting, or reconnecting; it writes its rows
+/// A followed-job row younger than this is kept even when no LISTEN session of its
+/// followers is seen (they may be connecting, or reconnecting; they write their rows
 /// again after a reconnect).
-pub const WATCH_GRACE: Duration = Duration::from_secs(60);
+pub const FOLLOW_GRACE: Duration = Duration::from_secs(60);
 /// Default interval between two runs.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// Default most jobs rescued per statement.
@@ -80,8 +80,8 @@ pub struct Counts {
     pub cancelled: usize,
     /// Dead node rows removed.
     pub nodes_removed: usize,
-    /// Watch rows of gone web nodes and clients removed.
-    pub watches_removed: u64,
+    /// Followed-job rows of gone web nodes and clients removed.
+    pub followed_jobs_removed: u64,
 }
 
 impl Counts {
@@ -158,7 +158,7 @@ impl Rescuer {
         }
         if counts.retryable > 0 {
             // Wake the stager: the retries may be due before its next poll.
-            db::waiters::notify_queues(&self.pool, &[db::waiters::STAGER.to_string()]).await?;
+            db::wakeups::notify_queues(&self.pool, &[db::wakeups::STAGER.to_string()]).await?;
         }
         let removed =
             db::nodes::delete_dead(&self.pool, now, self.config.dead_after, lease).await?;
@@ -166,11 +166,12 @@ impl Rescuer {
             tracing::warn!(%node, "removed dead node");
         }
         counts.nodes_removed = removed.len();
-        counts.watches_removed = db::watches::delete_orphaned(&self.pool, now, WATCH_GRACE).await?;
-        if counts.watches_removed > 0 {
+        counts.followed_jobs_removed =
+            db::followed_jobs::delete_orphaned(&self.pool, now, FOLLOW_GRACE).await?;
+        if counts.followed_jobs_removed > 0 {
             tracing::info!(
-                rows = counts.watches_removed,
-                "removed watches of gone web nodes and clients"
+                rows = counts.followed_jobs_removed,
+                "removed followed-job rows of gone web nodes and clients"
             );
         }
         Ok(counts)

@@ -2,7 +2,7 @@
 //!
 //! It sleeps until the next due time (never longer than the poll interval)
 //! and is woken early when a job is scheduled sooner (the insert trigger
-//! and the completer notify its waiter `$stager`).
+//! and the completer notify its wake-up `$stager`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,7 +72,7 @@ impl Stager {
     /// to sleep (until the next due job, at most the poll interval).
     pub async fn tick(&mut self) -> Duration {
         if !self.armed {
-            match db::waiters::arm(&self.pool, self.node, db::waiters::STAGER).await {
+            match db::wakeups::arm(&self.pool, self.node, db::wakeups::STAGER).await {
                 Ok(()) => self.armed = true,
                 Err(e) => tracing::warn!(error = %e, "arming the stager failed"),
             }

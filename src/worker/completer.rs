@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db;
 use crate::db::jobs::{Failure, Success};
-use crate::db::waiters::STAGER;
+use crate::db::wakeups::STAGER;
 use crate::error::{Error, Result};
 use crate::job::{ClaimToken, JobId, JobState};
 
@@ -136,7 +136,7 @@ async fn write(
         stale += failures.len() - done.len();
         if done.iter().any(|(_, s)| *s == JobState::Retryable) {
             // The stager may be asleep until a later due time.
-            db::waiters::notify_queues(&mut *tx, &[STAGER.to_string()]).await?;
+            db::wakeups::notify_queues(&mut *tx, &[STAGER.to_string()]).await?;
         }
     }
     if !cancels.is_empty() {
@@ -148,7 +148,7 @@ async fn write(
         stale += hand_backs.len() - matched;
         queues.sort();
         queues.dedup();
-        db::waiters::notify_queues(&mut *tx, &queues).await?;
+        db::wakeups::notify_queues(&mut *tx, &queues).await?;
     }
     tx.commit().await?;
     if stale > 0 {

@@ -14,7 +14,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::db;
-use crate::db::waiters::JOBS_AVAILABLE_CHANNEL;
+use crate::db::wakeups::JOBS_AVAILABLE_CHANNEL;
 use crate::error::Result;
 
 /// One [`Notify`] per queue name (and the stager), woken by notifications.

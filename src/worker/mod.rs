@@ -259,7 +259,7 @@ impl Worker {
             .queues
             .iter()
             .map(|q| q.name.clone())
-            .chain([db::waiters::STAGER.to_string()]);
+            .chain([db::wakeups::STAGER.to_string()]);
         let wakeups = Arc::new(listener::Wakeups::new(names));
         // Background tasks stop on `background`, after the queues drained.
         let background = CancellationToken::new();
@@ -310,7 +310,7 @@ impl Worker {
                 pool.clone(),
                 node,
                 m,
-                wakeups.get(db::waiters::STAGER),
+                wakeups.get(db::wakeups::STAGER),
                 background.clone(),
             ))
         });

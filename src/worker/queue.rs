@@ -123,7 +123,7 @@ impl Runner {
                     continue;
                 }
                 if !armed {
-                    match db::waiters::arm(&self.fast, self.env.node, name).await {
+                    match db::wakeups::arm(&self.fast, self.env.node, name).await {
                         Ok(()) => {
                             armed = true;
                             armed_at = std::time::Instant::now();
@@ -206,7 +206,7 @@ impl Runner {
         // Shutdown: no more claims. Running jobs finish, or are handed
         // back when the grace period fires `hard_stop`.
         while executions.join_next().await.is_some() {}
-        if let Err(e) = db::waiters::remove(&self.fast, self.env.node, name).await {
+        if let Err(e) = db::wakeups::remove(&self.fast, self.env.node, name).await {
             tracing::debug!(error = %e, "could not remove the waiter row");
         }
     }

@@ -131,12 +131,12 @@ pub async fn wait_for_state(pool: &PgPool, id: JobId, state: JobState, timeout: 
     .await
 }
 
-/// Waits until `node` has an armed waiter for `queue` (it is idle and
+/// Waits until `node` has an armed wake-up for `queue` (it is idle and
 /// listening).
 pub async fn wait_until_idle(pool: &PgPool, node: weir::NodeId, queue: &str) {
     eventually(Duration::from_secs(10), "the worker to be idle", || async {
         let armed: Option<bool> =
-            sqlx::query_scalar("SELECT armed FROM weir.waiters WHERE node_id = $1 AND queue = $2")
+            sqlx::query_scalar("SELECT armed FROM weir.wakeups WHERE node_id = $1 AND queue = $2")
                 .bind(node.0)
                 .bind(queue)
                 .fetch_optional(pool)

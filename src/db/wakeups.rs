@@ -1,5 +1,5 @@
-//! Statements on `weir.waiters`: idle workers announce themselves so that
-//! enqueues notify only when somebody waits.
+//! Statements on `weir.wakeups`: idle workers (and the stager) arm a
+//! wake-up per queue so that enqueues notify only when somebody waits.
 
 use sqlx::PgExecutor;
 
@@ -9,16 +9,17 @@ use crate::job::NodeId;
 /// The NOTIFY channel that carries a queue name when work arrives there.
 pub const JOBS_AVAILABLE_CHANNEL: &str = "weir_jobs_available";
 
-/// The reserved waiter name of the stager (scheduled jobs were inserted).
+/// The reserved queue name of the stager's wake-up (scheduled jobs were
+/// inserted).
 pub const STAGER: &str = "$stager";
 
-/// Arms (or re-arms) `node`'s waiter for `queue`: the next enqueue there
+/// Arms (or re-arms) `node`'s wake-up for `queue`: the next enqueue there
 /// sends a NOTIFY and disarms it. The caller must look for work again
 /// after this returns, since an enqueue that committed just before was not
 /// announced.
 pub async fn arm(db: impl PgExecutor<'_>, node: NodeId, queue: &str) -> Result<()> {
     sqlx::query!(
-        r#"INSERT INTO weir.waiters (node_id, queue, armed) VALUES ($1, $2, true)
+        r#"INSERT INTO weir.wakeups (node_id, queue, armed) VALUES ($1, $2, true)
            ON CONFLICT (node_id, queue) DO UPDATE SET armed = true"#,
         node.0,
         queue
@@ -28,7 +29,7 @@ pub async fn arm(db: impl PgExecutor<'_>, node: NodeId, queue: &str) -> Result<(
     Ok(())
 }
 
-/// Wakes the armed waiters of `queues` (NOTIFY, then disarm). Returns how
+/// Wakes the armed wake-ups of `queues` (NOTIFY, then disarm). Returns how
 /// many queues were notified.
 pub async fn notify_queues(db: impl PgExecutor<'_>, queues: &[String]) -> Result<i32> {
     Ok(
@@ -38,10 +39,10 @@ pub async fn notify_queues(db: impl PgExecutor<'_>, queues: &[String]) -> Result
     )
 }
 
-/// Removes `node`'s waiter for `queue` (the queue stopped being served).
+/// Removes `node`'s wake-up for `queue` (the queue stopped being served).
 pub async fn remove(db: impl PgExecutor<'_>, node: NodeId, queue: &str) -> Result<()> {
     sqlx::query!(
-        "DELETE FROM weir.waiters WHERE node_id = $1 AND queue = $2",
+        "DELETE FROM weir.wakeups WHERE node_id = $1 AND queue = $2",
         node.0,
         queue
     )

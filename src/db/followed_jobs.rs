@@ -1,5 +1,5 @@
-//! Statements on `weir.watches`: a web node's interest in single jobs,
-//! which makes changes to them send `NOTIFY weir_job_events`.
+//! Statements on `weir.followed_jobs`: the jobs a web node or a client
+//! follows, whose changes send `NOTIFY weir_job_events`.
 
 use std::time::Duration;
 
@@ -9,13 +9,13 @@ use sqlx::PgExecutor;
 use crate::error::Result;
 use crate::job::{JobId, NodeId};
 
-/// The NOTIFY channel carrying the id of a watched job that changed.
+/// The NOTIFY channel carrying the id of a followed job that changed.
 pub const JOB_EVENTS_CHANNEL: &str = "weir_job_events";
 
-/// Starts watching `job` for `node`.
+/// Starts following `job` for `node`.
 pub async fn add(db: impl PgExecutor<'_>, job: JobId, node: NodeId) -> Result<()> {
     sqlx::query!(
-        "INSERT INTO weir.watches (job_id, node_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        "INSERT INTO weir.followed_jobs (job_id, node_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         job.0,
         node.0
     )
@@ -24,10 +24,10 @@ pub async fn add(db: impl PgExecutor<'_>, job: JobId, node: NodeId) -> Result<()
     Ok(())
 }
 
-/// Stops watching `job` for `node`.
+/// Stops following `job` for `node`.
 pub async fn remove(db: impl PgExecutor<'_>, job: JobId, node: NodeId) -> Result<()> {
     sqlx::query!(
-        "DELETE FROM weir.watches WHERE job_id = $1 AND node_id = $2",
+        "DELETE FROM weir.followed_jobs WHERE job_id = $1 AND node_id = $2",
         job.0,
         node.0
     )
@@ -36,9 +36,9 @@ pub async fn remove(db: impl PgExecutor<'_>, job: JobId, node: NodeId) -> Result
     Ok(())
 }
 
-/// Removes every watch of `node` (at start and at shutdown of a web node).
+/// Removes every followed job of `node` (at start and at shutdown of a web node).
 pub async fn remove_node(db: impl PgExecutor<'_>, node: NodeId) -> Result<()> {
-    sqlx::query!("DELETE FROM weir.watches WHERE node_id = $1", node.0)
+    sqlx::query!("DELETE FROM weir.followed_jobs WHERE node_id = $1", node.0)
         .execute(db)
         .await?;
     Ok(())
@@ -54,11 +54,11 @@ pub fn listener_application_name(node: NodeId) -> String {
     format!("{LISTENER_NAME_PREFIX}{}", node.0)
 }
 
-/// Removes the watches of hubs that are gone: rows older than `grace`
+/// Removes the followed jobs of hubs that are gone: rows older than `grace`
 /// whose node has no session named by [`listener_application_name`] (a
 /// web node or client that died without removing its rows). Such rows
-/// would otherwise stay for good, and while any watch exists every
-/// `UPDATE` of `weir.jobs` looks for watched jobs among the rows it
+/// would otherwise stay for good, and while any row exists every
+/// `UPDATE` of `weir.jobs` looks for followed jobs among the rows it
 /// changed. Returns how many were removed.
 pub async fn delete_orphaned(
     db: impl PgExecutor<'_>,
@@ -66,11 +66,11 @@ pub async fn delete_orphaned(
     grace: Duration,
 ) -> Result<u64> {
     Ok(sqlx::query!(
-        r#"DELETE FROM weir.watches w
-           WHERE w.since < coalesce($1, now()) - make_interval(secs => $2)
+        r#"DELETE FROM weir.followed_jobs f
+           WHERE f.since < coalesce($1, now()) - make_interval(secs => $2)
              AND NOT EXISTS (
                  SELECT 1 FROM pg_stat_activity a
-                 WHERE a.application_name = $3 || w.node_id::text)"#,
+                 WHERE a.application_name = $3 || f.node_id::text)"#,
         now,
         grace.as_secs_f64(),
         LISTENER_NAME_PREFIX,
