@@ -10,6 +10,10 @@ pub enum Error {
     /// max_attempts < 1, ...). The message names the rule, never SQL.
     #[error("invalid job: {0}")]
     InvalidJob(String),
+    /// An argument that is not what it must be (an id that is not a UUID,
+    /// an unknown state); the message says what to fix.
+    #[error("{0}")]
+    InvalidArgument(String),
     /// No job has this id.
     #[error("job {0} not found")]
     NotFound(JobId),
@@ -23,7 +27,7 @@ pub enum Error {
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     /// Talking to the database failed.
-    #[error("database: {0}{hint}", hint = pooler_hint(.0))]
+    #[error("database: {message}{hint}", message = database_message(.0), hint = pooler_hint(.0))]
     Database(sqlx::Error),
     /// Applying migrations failed.
     #[error("migration: {0}")]
@@ -80,6 +84,23 @@ pub fn constraint_message(constraint: &str) -> Option<&'static str> {
         .map(|(_, message)| *message)
 }
 
+/// What the database said, in its own words (without sqlx's prefix or the
+/// server's source line), with what to do where that is clear.
+fn database_message(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("3D000") => format!(
+            "{} (create it with `weir migrate`, or check DATABASE_URL)",
+            db.message()
+        ),
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::PoolTimedOut => {
+            "no connection could be opened in time (is PostgreSQL running at DATABASE_URL?)"
+                .to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
 /// What a prepared statement of sqlx's (`sqlx_s_N`) that already exists,
 /// or no longer exists, on the server most likely means.
 const POOLER_HINT: &str = " (is a connection pooler in transaction mode between weir and \
@@ -121,7 +142,10 @@ impl Error {
     pub fn is_client_error(&self) -> bool {
         matches!(
             self,
-            Error::InvalidJob(_) | Error::NotFound(_) | Error::Conflict(_)
+            Error::InvalidJob(_)
+                | Error::InvalidArgument(_)
+                | Error::NotFound(_)
+                | Error::Conflict(_)
         )
     }
 

@@ -135,6 +135,38 @@ async fn bad_input_gets_one_line_errors_and_changes_nothing(pool: PgPool) {
     // A clap usage error also exits non-zero.
     let out = weir(&pool, &["enqueue", "x", "--delay", "soon"]).await;
     assert_ne!(out.code, 0);
+    // An id that is not a UUID is not called an invalid job.
+    let out = weir(&pool, &["job", "not-a-uuid"]).await;
+    assert!(!out.stderr.contains("invalid job"), "{}", out.stderr);
+    // A missing argument's usage line does not list options set through
+    // the environment (DATABASE_URL here) as if they were required.
+    let out = weir(&pool, &["enqueue"]).await;
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("Usage: weir enqueue [OPTIONS] <KIND>"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("--database-url <"), "{}", out.stderr);
+}
+
+#[sqlx::test]
+async fn a_missing_database_is_named_in_one_line_with_what_to_do(pool: PgPool) {
+    let url = database_url(&pool);
+    let server = url.rsplit_once('/').unwrap().0;
+    let missing = format!("{server}/weir_no_such_database");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["jobs"])
+        .env("DATABASE_URL", &missing)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{missing}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(stderr.contains("weir migrate"), "{stderr}");
+    assert!(!stderr.contains(" at line "), "{stderr}");
 }
 
 #[sqlx::test]

@@ -81,6 +81,7 @@ impl From<Error> for ApiError {
     fn from(err: Error) -> Self {
         match err {
             Error::InvalidJob(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            Error::InvalidArgument(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
             Error::NotFound(id) => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
             }

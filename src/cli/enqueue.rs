@@ -66,7 +66,7 @@ fn parse_delay(s: &str) -> std::result::Result<Duration, String> {
 
 pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
     let args: serde_json::Value = serde_json::from_str(&a.args)
-        .map_err(|e| Error::InvalidJob(format!("ARGS is not valid JSON: {e}")))?;
+        .map_err(|e| Error::InvalidArgument(format!("ARGS is not valid JSON: {e}")))?;
     let client = Client::new(a.db.connect().await?);
     let run_at = match a.delay {
         Some(d) => Some(

@@ -32,7 +32,7 @@ pub struct JobArgs {
 pub(crate) fn parse_id(s: &str) -> Result<JobId> {
     s.trim()
         .parse()
-        .map_err(|_| Error::InvalidJob(format!("{s:?} is not a job id (expected a UUID)")))
+        .map_err(|_| Error::InvalidArgument(format!("{s:?} is not a job id (expected a UUID)")))
 }
 
 pub async fn run(args: JobArgs) -> Result<ExitCode> {

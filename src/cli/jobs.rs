@@ -39,7 +39,7 @@ pub async fn run(args: JobsArgs) -> Result<ExitCode> {
         .as_deref()
         .map(|s| {
             s.parse::<JobState>()
-                .map_err(|e| Error::InvalidJob(e.to_string()))
+                .map_err(|e| Error::InvalidArgument(e.to_string()))
         })
         .transpose()?;
     let before = args

@@ -82,11 +82,13 @@ enum Command {
     #[command(
         after_help = "Example:\n  weir enqueue demo.process_item '{\"name\":\"x\",\"steps\":3,\"step_ms\":100}' --wait"
     )]
+    #[command(override_usage = "weir enqueue [OPTIONS] <KIND> [ARGS]")]
     Enqueue(enqueue::EnqueueArgs),
     /// Show one job (--json: the API's job object; --wait: follow it to its end).
     #[command(
         after_help = "Examples:\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --json\n  weir job 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --wait"
     )]
+    #[command(override_usage = "weir job [OPTIONS] <ID>")]
     Job(job::JobArgs),
     /// List jobs, newest first, filtered by state, queue and kind.
     #[command(
@@ -95,20 +97,24 @@ enum Command {
     Jobs(jobs::JobsArgs),
     /// Cancel a job: queued ones at once, running ones by asking their worker.
     #[command(after_help = "Example:\n  weir cancel 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62")]
+    #[command(override_usage = "weir cancel [OPTIONS] <ID>")]
     Cancel(cancel::CancelArgs),
     /// Send failed or cancelled jobs back to available (errors are kept).
     #[command(
         after_help = "Examples:\n  weir retry 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62\n  weir retry --all-failed --queue mail --kind email.send"
     )]
+    #[command(override_usage = "weir retry [OPTIONS] <ID|--all-failed>")]
     Retry(retry::RetryArgs),
     /// Show every queue: paused, jobs per state, oldest available, unserved kinds.
     #[command(after_help = "Example:\n  weir queues --json")]
     Queues(queues::QueuesArgs),
     /// Stop claiming from a queue on every node (running jobs go on).
     #[command(after_help = "Example:\n  weir pause mail")]
+    #[command(override_usage = "weir pause [OPTIONS] <QUEUE>")]
     Pause(queues::QueueArgs),
     /// Restart claiming from a paused queue.
     #[command(after_help = "Example:\n  weir resume mail")]
+    #[command(override_usage = "weir resume [OPTIONS] <QUEUE>")]
     Resume(queues::QueueArgs),
     /// Run the benchmark in a scratch database (created, migrated, dropped).
     #[command(

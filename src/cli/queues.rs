@@ -28,7 +28,7 @@ fn check_name(name: &str) -> Result<()> {
     if crate::job::is_valid_queue_name(name) {
         Ok(())
     } else {
-        Err(Error::InvalidJob(format!(
+        Err(Error::InvalidArgument(format!(
             "{name:?} is not a queue name (1 to 128 letters, digits, '_', '.', ':' or '-')"
         )))
     }

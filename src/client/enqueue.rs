@@ -43,7 +43,7 @@ impl Client {
         if let Some(key) = idempotency_key
             && (key.is_empty() || key.len() > 255)
         {
-            return Err(Error::InvalidJob(
+            return Err(Error::InvalidArgument(
                 "Idempotency-Key must be 1 to 255 characters".into(),
             ));
         }

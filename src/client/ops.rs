@@ -35,7 +35,7 @@ impl Client {
     /// are keyset-paginated: jobs enqueued meanwhile never shift later pages.
     pub async fn jobs(&self, filter: &ListFilter, limit: i64) -> Result<JobPage> {
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(Error::InvalidJob(format!(
+            return Err(Error::InvalidArgument(format!(
                 "limit must be between 1 and {MAX_PAGE}"
             )));
         }
