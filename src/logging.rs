@@ -28,8 +28,8 @@ pub fn init() {
 
 /// Colours on a terminal unless `NO_COLOR` is set to anything but "". In
 /// a file or a pipe they are escape codes to read around, and painting
-/// every span's fields (one span per job) costs the worker CPU: ~6% of
-/// its samples in a burn-down with stderr in a file.
+/// every span's fields (one span per job) costs the worker CPU for
+/// nothing.
 fn colours_wanted(terminal: bool, no_color: Option<&str>) -> bool {
     terminal && no_color.is_none_or(str::is_empty)
 }

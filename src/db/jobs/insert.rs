@@ -159,8 +159,9 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
 /// `now()` (scheduled, or given a `run_at` of its own; usually none).
 /// Everything else is stored as given: kind and args as sent (jsonb keeps
 /// the same JSON value), queue and priority as `Columns` filled them in,
-/// attempt 0 and no outcome yet. Reading 5,000 full rows back and matching
-/// them by id cost about as much client CPU as the INSERT cost the server.
+/// attempt 0 and no outcome yet. Reading every full row back and matching
+/// it by id would cost the client about as much as the INSERT costs the
+/// server.
 pub async fn insert_many_with_ids(
     db: impl PgExecutor<'_>,
     ids: &[Uuid],
@@ -177,7 +178,7 @@ pub async fn insert_many_with_ids(
     // A column every job shares (one kind, one queue, no run_at: the
     // usual batch) goes once, not once per job: `unnest` pads the empty
     // array with NULLs, which fall to the shared value. That spares
-    // encoding and parsing five arrays of 5,000 (about 10% of a batch).
+    // encoding and parsing an array of the batch's size per column.
     let (kinds, kind) = once_if_shared(&c.kinds);
     let (queues, queue) = once_if_shared(&c.queues);
     let (priorities, priority) = once_if_shared(&c.priorities);

@@ -25,10 +25,9 @@ pub struct Success {
 ///
 /// Why no `FROM unnest(...)` join: the statistics of `jobs_live` are
 /// usually taken when few jobs run, so the generic plan of such a join is
-/// a nested loop of every running row times a rescan of the unnest
-/// (25.9 ms for 100 outcomes with 400 running, growing with both). Here
-/// the running rows are filtered by `id = ANY($1)` and each row finds its
-/// own token and result by `array_position` (3.2 ms, row moves included).
+/// a nested loop of every running row times a rescan of the unnest,
+/// growing with both. Here the running rows are filtered by
+/// `id = ANY($1)` and each row finds its own token and result by key.
 /// `fail_if_running`, `cancel_if_running`, `hand_back_if_running` and
 /// `set_progress_if_running` have the same shape for the same reason.
 ///
@@ -36,17 +35,16 @@ pub struct Success {
 /// arguments each time): with those same statistics, the generic plan of
 /// this shape walks every running row through
 /// `jobs_live_running_deadline_idx` and tests `id = ANY($1)` against the
-/// whole array for each row, quadratic in the concurrency (1.7 ms for 500
-/// outcomes with 1,000 running). Planned with the array as a constant,
-/// PostgreSQL hashes the array: 0.2 ms plus ~0.3-0.45 ms of planning.
+/// whole array for each row, quadratic in the concurrency. Planned with
+/// the array as a constant, PostgreSQL hashes the array, for the price of
+/// planning each time.
 /// The other four do the same (those returning two columns return them
 /// as one record, since only single-column queries offer the switch).
 pub async fn complete_if_running(db: impl PgExecutor<'_>, done: &[Success]) -> Result<Vec<JobId>> {
     // Each job's token, result and progress, keyed by id in one jsonb
     // object: a row finds its own with one keyed lookup. (Parallel arrays
-    // read with `array_position` scanned the array once per row and per
-    // column, quadratic in the batch: ~9% of the server's CPU in a
-    // burn-down with 1,000-job batches.)
+    // read with `array_position` scan the array once per row and per
+    // column: quadratic in the batch.)
     let ids: Vec<Uuid> = done.iter().map(|s| s.id.0).collect();
     let mut by_id = serde_json::Map::with_capacity(done.len());
     for s in done {
