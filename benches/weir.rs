@@ -1,6 +1,6 @@
 //! `cargo bench`: the benchmark in quick mode (a few seconds), so CI
 //! builds it and it never rots. For real numbers run
-//! `cargo run --release -- bench` (see the README).
+//! `cargo run --release -- bench` (see docs/benchmarks.md).
 //!
 //! Uses `DATABASE_URL`'s server (default `postgres://postgres@127.0.0.1:5432`);
 //! skips with a message when no server answers.

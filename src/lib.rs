@@ -32,16 +32,21 @@
 //! - `migrations/`: the schema, embedded and applied by `weir migrate`.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "server")]
 pub mod api;
 pub mod backoff;
+#[cfg(feature = "cli")]
 pub mod bench;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod client;
+#[cfg(feature = "cli")]
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod follow;
 pub mod job;
+#[cfg(feature = "cli")]
 pub mod logging;
 pub mod maintenance;
 pub mod metrics;

@@ -76,9 +76,8 @@ fn missing_browser_tools(dir: &Path) -> Vec<String> {
     missing
 }
 
-fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-}
+/// Set to 1 to skip the browser test on a machine without its tools.
+const SKIP_VAR: &str = "WEIR_SKIP_BROWSER_TEST";
 
 #[sqlx::test]
 async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
@@ -87,11 +86,17 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     let missing = missing_browser_tools(&dir);
     if !missing.is_empty() {
         let missing = missing.join(", ");
+        // A skip that prints `ok` is easy to miss: fail unless asked to skip.
         assert!(
-            !under_ci(),
-            "CI is set but the browser test cannot run: missing {missing} (.ci/run installs them)"
+            std::env::var(SKIP_VAR).is_ok_and(|v| v == "1"),
+            "the dashboard's browser test needs {missing}: run scripts/test, which installs them and runs the suite (or set {SKIP_VAR}=1 to skip this test)"
         );
-        eprintln!("SKIPPED dashboard_end_to_end_in_headless_chromium: missing {missing}");
+        // Past the test harness's capture, so the line shows in a passing run.
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED dashboard_end_to_end_in_headless_chromium ({SKIP_VAR}=1): missing {missing}"
+        );
         return;
     }
 

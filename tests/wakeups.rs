@@ -2,6 +2,8 @@
 //! no other test's transaction runs while it does (see below): keep it
 //! alone here.
 
+mod common;
+
 use sqlx::PgPool;
 
 /// Every enqueue reads `weir.wakeups`, and every arm and disarm of a

@@ -1,6 +1,7 @@
 //! Every SQL statement of weir, one module per table. Each function takes
 //! any executor, so it also runs inside a caller's transaction.
 
+#[cfg(feature = "cli")]
 pub mod bench;
 pub mod followed_jobs;
 pub mod idempotency;

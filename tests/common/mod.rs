@@ -4,11 +4,13 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, Executor, PgConnection, PgPool};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use weir::backoff::Backoff;
@@ -17,25 +19,150 @@ use weir::worker::Registry;
 use weir::{Job, JobContext, JobError, JobId, JobState, QueueConfig, Task, Worker, WorkerConfig};
 
 /// `#[sqlx::test]` makes each test's database through a connection to the
-/// database named in `DATABASE_URL` (`weir` by default), which a fresh
-/// server does not have yet: create it before any test of this binary runs.
-/// When the server is down, say so once; the tests then fail with sqlx's
-/// own connection error.
+/// database named in `DATABASE_URL` (`weir` by default, the "master"),
+/// which a fresh server does not have yet: create it before any test of
+/// this binary runs, marked with [`CREATED_BY_TESTS`] so that
+/// [`leave_nothing_behind`] knows it may drop it. When the server is down,
+/// say so once; the tests then fail with sqlx's own connection error.
+///
+/// Every test file with a `#[sqlx::test]` declares `mod common;`, so that
+/// this runs before its tests whichever file runs first.
 #[ctor::ctor(unsafe)]
 fn create_the_sqlx_test_database() {
-    let url = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| weir::config::DEFAULT_DATABASE_URL.to_string());
-    let created = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-        .and_then(|rt| {
-            rt.block_on(weir::db::create_database_if_missing(&url))
-                .map_err(|e| e.to_string())
-        });
+    let url = master_url();
+    let created = block_on(async {
+        let existed = PgConnection::connect(&url).await.is_ok();
+        weir::db::create_database_if_missing(&url).await?;
+        if !existed {
+            let mut conn = PgConnection::connect(&url).await?;
+            let name = quoted_database_name(&url)?;
+            let comment = format!("COMMENT ON DATABASE {name} IS '{CREATED_BY_TESTS}'");
+            conn.execute(sqlx::AssertSqlSafe(comment)).await?;
+            conn.close().await?;
+        }
+        Ok::<(), Box<dyn std::error::Error>>(())
+    });
     if let Err(e) = created {
         eprintln!("tests: cannot create the database of DATABASE_URL ({url}): {e}");
     }
+}
+
+/// The comment on a master database the tests created (no quotes: it is
+/// spliced into SQL text).
+const CREATED_BY_TESTS: &str =
+    "created by the tests of weir, dropped when they leave nothing in it";
+
+/// The advisory lock `#[sqlx::test]` takes while it creates its
+/// `_sqlx_test` schema ("sqlxtest" in ASCII): held while the schema is
+/// dropped, so that a test binary starting at that moment waits.
+const SQLX_TEST_LOCK: i64 = 8318549251334697844;
+
+/// A passing run leaves nothing: when every test database is gone (sqlx
+/// drops a test's database when the test passes and keeps a failed
+/// test's), drops the bookkeeping schema `_sqlx_test` from the master
+/// database, and the master itself if the tests created it. Runs at the
+/// exit of every test binary; cargo runs them one after another, and the
+/// next one creates the master again.
+#[dtor::dtor(unsafe)]
+fn leave_nothing_behind() {
+    use std::io::Write;
+    // On a thread of its own: the main thread's thread-locals, tokio's
+    // among them, are gone by now.
+    let cleaned = std::thread::spawn(|| block_on(drop_what_the_tests_made()))
+        .join()
+        .unwrap_or_else(|_| Err("the clean-up panicked".into()));
+    if let Err(e) = cleaned {
+        // eprintln! may panic this late in the process's exit.
+        let _ = writeln!(
+            std::io::stderr(),
+            "tests: could not clean up the database of DATABASE_URL: {e}"
+        );
+    }
+}
+
+async fn drop_what_the_tests_made() -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Write;
+    let url = master_url();
+    let Ok(mut conn) = PgConnection::connect(&url).await else {
+        return Ok(()); // no master (or no server): nothing was left in it
+    };
+    let mut tx = conn.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SQLX_TEST_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    let schema: Option<String> =
+        sqlx::query_scalar("SELECT to_regclass('_sqlx_test.databases')::text")
+            .fetch_one(&mut *tx)
+            .await?;
+    if schema.is_some() {
+        let kept: Vec<String> =
+            sqlx::query_scalar("SELECT db_name FROM _sqlx_test.databases ORDER BY db_name")
+                .fetch_all(&mut *tx)
+                .await?;
+        if !kept.is_empty() {
+            let _ = writeln!(
+                std::io::stderr(),
+                "tests: kept {} database(s) of failed tests for inspection (listed in _sqlx_test.databases of {url}): {}",
+                kept.len(),
+                kept.join(", ")
+            );
+            return Ok(());
+        }
+        tx.execute("DROP SCHEMA _sqlx_test CASCADE").await?;
+    }
+    // The master goes too if the tests made it and nobody has used it
+    // since (say `weir dev` migrated it after a failed run had kept it).
+    let droppable: bool = sqlx::query_scalar(
+        "SELECT shobj_description(d.oid, 'pg_database') IS NOT DISTINCT FROM $1
+            AND NOT EXISTS (SELECT 1 FROM pg_namespace
+                            WHERE nspname NOT IN ('public', 'information_schema')
+                              AND nspname NOT LIKE 'pg\\_%')
+         FROM pg_database d WHERE d.datname = current_database()",
+    )
+    .bind(CREATED_BY_TESTS)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    conn.close().await?;
+    if droppable {
+        let options = PgConnectOptions::from_str(&url)?.database("postgres");
+        let mut admin = PgConnection::connect_with(&options).await?;
+        let name = quoted_database_name(&url)?;
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .await?;
+        admin.close().await?;
+    }
+    Ok(())
+}
+
+/// The URL `#[sqlx::test]` reads (cargo sets it from `.cargo/config.toml`
+/// unless the environment does).
+fn master_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| weir::config::DEFAULT_DATABASE_URL.to_string())
+}
+
+/// The database name of `url`, quoted as an SQL identifier.
+fn quoted_database_name(url: &str) -> Result<String, sqlx::Error> {
+    let options = PgConnectOptions::from_str(url)?;
+    let name = options.get_database().unwrap_or("postgres");
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+}
+
+/// Runs `f` on a runtime of its own (before or after `main`).
+fn block_on<T, E>(f: impl Future<Output = Result<T, E>>) -> Result<T, String>
+where
+    E: std::fmt::Display,
+{
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?
+        .block_on(f)
+        .map_err(|e| e.to_string())
 }
 
 /// Short intervals for tests: 100 ms poll, 1 s heartbeat, 100 ms backoff.
