@@ -105,8 +105,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.into());
-    let pool = weir::db::connect(&url, 10, None).await?;
-    weir::db::migrate(&pool).await?;
+    let pool = weir::setup::connect(&url, 10, None).await?;
+    weir::setup::migrate(&pool).await?;
 
     // The worker: serves `report.build` on the `reports` queue, two jobs
     // at a time, until Ctrl-C; then it stops claiming, gives running jobs
