@@ -10,26 +10,58 @@
 //! - [`job`]: domain types (ids, states, the job object); no SQL.
 //! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
 //! - [`backoff`]: retry delay policy.
-//! - [`client`]: enqueue (alone or in your transaction), read, wait,
-//!   follow.
-//! - [`events`]: job change notifications over one LISTEN connection,
-//!   shared by every wait of a web node or of a [`Client`], and
-//!   [`Follow`], the one loop that waits for a job's next change.
-//! - [`worker`]: the worker node: listener, claim loops, executions,
-//!   batched completer, heartbeats, the watch over running attempts
-//!   (cancel, jobs taken away).
+//! - [`client`]: the one door to every job operation: enqueue (alone, in
+//!   your transaction, in batches, with an idempotency key), read, list,
+//!   wait and follow, cancel, retry, pause, resume, queue stats, workers.
+//!   The web node and the CLI use nothing else.
+//! - [`follow`]: following jobs: one LISTEN connection per process fanned
+//!   out to every [`Follow`] (`?wait`, event streams, [`Client::wait`]).
+//! - [`worker`]: the worker node: listener, claim loops and their wake-up
+//!   states, executions, batched completer, heartbeats, the supervisor of
+//!   running attempts.
 //! - [`maintenance`]: services run by one elected node (stager, rescuer,
 //!   pruner), behind a TTL lease.
-//! - [`api`]: the web node: REST API v1 (poem-openapi), problem JSON,
-//!   auth, `?wait` and Server-Sent Events (woken by [`events`]), and
-//!   the dashboard at `/ui` (assets in `src/api/ui/`).
-//! - [`db`]: every SQL statement, one module per table.
-//! - [`metrics`]: process counters for `GET /metrics`.
-//! - [`config`], [`logging`], [`shutdown`]: process plumbing.
-//! - [`tasks`]: the built-in demo tasks.
-//! - [`bench`](mod@bench): the benchmark behind `weir bench`, one file per scenario.
-//! - [`cli`]: the `weir` binary's verbs.
-//! - `migrations/`: the schema, embedded and applied by `weir migrate`.
+//! - [`setup`]: connect, create the database, apply the migrations.
+//! - [`db`]: every SQL statement, one module per table (`db::jobs` one file
+//!   per concern).
+//! - [`demo`]: the built-in demo tasks of the stock binary.
+//! - [`metrics`], [`shutdown`]: process counters and the shutdown signal.
+//! - `api` (feature `server`): the web node: REST API v1 (poem-openapi),
+//!   problem JSON, auth, `?wait` and Server-Sent Events, the dashboard at
+//!   `/ui` (assets in `src/api/ui/`).
+//! - `cli`, `config`, `logging`, `bench` (feature `cli`): the `weir`
+//!   binary's verbs, its settings, its log output and `weir bench`.
+//! - `migrations/`: the schema, embedded and applied by `weir migrate`
+//!   (`docs/schema.sql` is its dump).
+//!
+//! # Features
+//!
+//! `default = ["server", "cli"]`. With `default-features = false` the crate
+//! is the library alone ([`Client`], [`Worker`], [`Task`], the migrations),
+//! without poem, clap, the benchmark or the private-Postgres launcher.
+//!
+//! # Glossary
+//!
+//! One word per concept, in the code, the schema and the docs:
+//!
+//! - **job**: one unit of work (`kind` + `args`); **kind**: the name of the
+//!   task that runs it; **queue**: a named lane with its own concurrency.
+//! - **attempt**: one execution of a job; **claim**: taking available jobs
+//!   for an attempt, which issues a **claim token** that fences every
+//!   write about the attempt (progress, outcome).
+//! - **outcome**: what an attempt ends with (succeeded, failed, retried,
+//!   cancelled, handed back); recorded once, by the **completer**.
+//! - **wake-up** (`weir.wakeups`): the row an idle worker arms for a queue,
+//!   so that the next enqueue there NOTIFYs it (and nobody pays a NOTIFY
+//!   when no worker waits).
+//! - **follow** (`weir.followed_jobs`, [`Follow`], [`follow::Followers`]):
+//!   waiting on one job's changes; followed jobs NOTIFY on change.
+//! - **supervisor**: a worker's loop over its running attempts (cancel
+//!   requests, attempts that lost their job).
+//! - **rescue**: taking back running jobs whose node died or whose deadline
+//!   passed; **staging**: making due scheduled and retryable jobs available.
+//! - **leader**: the one node, elected through a lease row, that runs the
+//!   maintenance services.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]
