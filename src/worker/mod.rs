@@ -16,6 +16,7 @@ pub mod heartbeat;
 pub mod listener;
 pub mod queue;
 pub mod registry;
+mod wake;
 pub mod watch;
 
 use std::collections::BTreeMap;
