@@ -139,7 +139,7 @@ impl WorkerArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             job_timeout: Duration::from_secs(self.job_timeout_secs.max(1)),
             backoff,
-            watch_interval: Duration::from_millis(self.watch_interval_ms.max(10)),
+            supervision_interval: Duration::from_millis(self.watch_interval_ms.max(10)),
             cancel_grace: Duration::from_secs(self.cancel_grace_secs),
             maintenance,
             ..defaults

@@ -16,7 +16,7 @@
 //!   shared by every wait of a web node or of a [`Client`], and
 //!   [`Follow`], the one loop that waits for a job's next change.
 //! - [`worker`]: the worker node: listener, claim loops, executions,
-//!   batched completer, heartbeats, the watch over running attempts
+//!   batched completer, heartbeats, the supervisor of running attempts
 //!   (cancel, jobs taken away).
 //! - [`maintenance`]: services run by one elected node (stager, rescuer,
 //!   pruner), behind a TTL lease.

@@ -9,7 +9,7 @@
 //! one write per job; every age is measured on the database clock. A job
 //! whose node row is missing counts as lost too, so a node removed here
 //! cannot leave jobs behind. The attempt's worker, if it is alive after
-//! all, finds out through its watch (`crate::worker::watch`): its claim
+//! all, finds out through its supervisor (`worker::supervisor`): its claim
 //! token no longer matches, so it stops the handler and records nothing.
 
 use std::time::Duration;

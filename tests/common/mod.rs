@@ -63,7 +63,7 @@ pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
             max: Duration::from_secs(60),
         },
         progress_interval: Duration::from_millis(50),
-        watch_interval: Duration::from_millis(200),
+        supervision_interval: Duration::from_millis(200),
         cancel_grace: Duration::from_secs(1),
         maintenance: Some(maintenance),
         ..WorkerConfig::default()
