@@ -26,7 +26,7 @@
 //! - [`db`]: every SQL statement, one module per table.
 //! - [`metrics`]: process counters for `GET /metrics`.
 //! - [`config`], [`logging`], [`shutdown`]: process plumbing.
-//! - [`tasks`]: the built-in demo tasks.
+//! - [`demo`]: the built-in demo tasks.
 //! - [`bench`](mod@bench): the benchmark behind `weir bench`, one file per scenario.
 //! - [`cli`]: the `weir` binary's verbs.
 //! - `migrations/`: the schema, embedded and applied by `weir migrate`.
@@ -39,6 +39,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod job;
@@ -47,7 +48,6 @@ pub mod maintenance;
 pub mod metrics;
 pub mod shutdown;
 pub mod task;
-pub mod tasks;
 pub mod worker;
 
 pub use client::{Client, enqueue_in, enqueue_many_in};

@@ -111,7 +111,7 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     let worker = RunningWorker::start(
         &node_pool,
         fast_config(&[("default", 4)]),
-        weir::tasks::builtin(),
+        weir::demo::builtin(),
     );
     // The real web node with a token, on a free loopback port held from
     // bind to serve (no race for the port).

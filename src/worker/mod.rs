@@ -182,7 +182,7 @@ pub(crate) struct NodeEnv {
 /// use weir::{Worker, WorkerConfig};
 /// let shutdown = tokio_util::sync::CancellationToken::new();
 /// let mut worker = Worker::new(pool, WorkerConfig::default());
-/// worker.register(weir::tasks::demo::ProcessItem);
+/// worker.register(weir::demo::ProcessItem);
 /// worker.run(shutdown).await
 /// # }
 /// ```

@@ -376,7 +376,7 @@ pub async fn body_json(resp: poem::test::TestResponse) -> serde_json::Value {
 
 /// The registry of the stock binary plus the test tasks.
 pub fn full_registry(recorder: &Recorder) -> Registry {
-    let mut r = weir::tasks::builtin();
+    let mut r = weir::demo::builtin();
     r.register(Echo).register(recorder.clone());
     r
 }
