@@ -182,9 +182,9 @@ impl State {
         State { phase, ..self }
     }
 
-    /// The unarmed queue ran out of work after a claim (or a wake-up):
-    /// linger, unless lingering does not pay and no notification found
-    /// nothing, then arm at once.
+    /// The unarmed queue ran out of work: linger when lingering pays or
+    /// notifications keep finding nothing (then longer each time),
+    /// otherwise arm at once.
     fn drained(self) -> State {
         if self.linger_pays || self.empty_wakes > 0 {
             self.to(Phase::Lingering(rearm_delay(self.empty_wakes)))
@@ -270,6 +270,8 @@ pub fn next(state: State, event: Event) -> (State, Action) {
 
 #[cfg(test)]
 mod tests {
+    use super::Event::*;
+    use super::Phase::*;
     use super::*;
 
     fn at(phase: Phase, empty_wakes: u32, linger_pays: bool) -> State {
@@ -280,7 +282,7 @@ mod tests {
         }
     }
 
-    /// Asserts that `event` in `from` leads to `to`, with `to`'s action.
+    /// Asserts that `event` in `from` leads to `to`, asking for its action.
     #[track_caller]
     fn goes(from: State, event: Event, to: State) {
         assert_eq!(
@@ -290,9 +292,13 @@ mod tests {
         );
     }
 
-    const NOTIFIED: Phase = Phase::Claiming { notified: true };
-    const CLAIMING: Phase = Phase::Claiming { notified: false };
-    const LATE: Event = Event::Notified {
+    const CLAIMING: Phase = Claiming { notified: false };
+    const NOTIFIED: Phase = Claiming { notified: true };
+    const LINGERING: Phase = Lingering(REARM_DELAY);
+    const SOON: Event = Notified {
+        since_armed: Duration::from_millis(2),
+    };
+    const LATE: Event = Notified {
         since_armed: Duration::from_secs(1),
     };
 
@@ -306,24 +312,19 @@ mod tests {
     }
 
     #[test]
-    fn the_loop_starts_by_claiming() {
+    fn each_phase_asks_for_its_action_and_the_loop_starts_by_claiming() {
         assert_eq!(State::default(), at(CLAIMING, 0, true));
-        assert_eq!(State::default().action(), Action::Claim);
-    }
-
-    #[test]
-    fn each_phase_has_its_action() {
         let d = Duration::from_millis(7);
         for (phase, action) in [
             (CLAIMING, Action::Claim),
             (NOTIFIED, Action::Claim),
-            (Phase::Lingering(d), Action::Linger(d)),
-            (Phase::AfterLinger, Action::Claim),
-            (Phase::CheckingPause, Action::ReadPause),
-            (Phase::Arming, Action::Arm),
-            (Phase::ArmedClaiming, Action::Claim),
-            (Phase::Asleep, Action::Wait),
-            (Phase::Paused, Action::Wait),
+            (Lingering(d), Action::Linger(d)),
+            (AfterLinger, Action::Claim),
+            (CheckingPause, Action::ReadPause),
+            (Arming, Action::Arm),
+            (ArmedClaiming, Action::Claim),
+            (Asleep, Action::Wait),
+            (Paused, Action::Wait),
         ] {
             assert_eq!(at(phase, 0, true).action(), action, "{phase:?}");
         }
@@ -331,244 +332,174 @@ mod tests {
 
     #[test]
     fn a_full_claim_claims_again_and_ends_a_run_of_empty_wake_ups() {
-        goes(
-            at(NOTIFIED, 3, false),
-            Event::ClaimedFull,
-            at(CLAIMING, 0, false),
-        );
-        goes(
-            at(CLAIMING, 0, true),
-            Event::ClaimedFull,
-            at(CLAIMING, 0, true),
-        );
+        goes(at(NOTIFIED, 3, false), ClaimedFull, at(CLAIMING, 0, false));
+        goes(at(CLAIMING, 0, true), ClaimedFull, at(CLAIMING, 0, true));
     }
 
     #[test]
     fn a_drained_queue_lingers_where_lingering_pays() {
-        let linger = Phase::Lingering(REARM_DELAY);
-        goes(
-            at(CLAIMING, 0, true),
-            Event::ClaimedFewer,
-            at(linger, 0, true),
-        );
-        goes(
-            at(CLAIMING, 0, true),
-            Event::ClaimedNone,
-            at(linger, 0, true),
-        );
+        goes(at(CLAIMING, 0, true), ClaimedFewer, at(LINGERING, 0, true));
+        goes(at(CLAIMING, 0, true), ClaimedNone, at(LINGERING, 0, true));
         // Work found after a notification ends the run of empty ones.
-        goes(
-            at(NOTIFIED, 2, true),
-            Event::ClaimedFewer,
-            at(linger, 0, true),
-        );
+        goes(at(NOTIFIED, 2, true), ClaimedFewer, at(LINGERING, 0, true));
     }
 
     #[test]
     fn a_drained_queue_arms_at_once_where_lingering_does_not_pay() {
-        goes(
-            at(CLAIMING, 0, false),
-            Event::ClaimedFewer,
-            at(Phase::Arming, 0, false),
-        );
-        goes(
-            at(CLAIMING, 0, false),
-            Event::ClaimedNone,
-            at(Phase::Arming, 0, false),
-        );
+        goes(at(CLAIMING, 0, false), ClaimedFewer, at(Arming, 0, false));
+        goes(at(CLAIMING, 0, false), ClaimedNone, at(Arming, 0, false));
     }
 
     #[test]
     fn a_notification_that_finds_nothing_lingers_longer_each_time() {
         for n in 0..6 {
-            let linger = Phase::Lingering(rearm_delay(n + 1));
+            let longer = Lingering(rearm_delay(n + 1));
             goes(
                 at(NOTIFIED, n, false),
-                Event::ClaimedNone,
-                at(linger, n + 1, false),
+                ClaimedNone,
+                at(longer, n + 1, false),
             );
         }
-        // A look after a poll tick or a paused wait's tick counts no more.
-        let linger = Phase::Lingering(rearm_delay(2));
-        goes(
-            at(CLAIMING, 2, false),
-            Event::ClaimedNone,
-            at(linger, 2, false),
-        );
+        // A look after a poll tick (of a paused queue) counts no more.
+        let same = Lingering(rearm_delay(2));
+        goes(at(CLAIMING, 2, false), ClaimedNone, at(same, 2, false));
     }
 
     #[test]
     fn the_linger_ends_in_a_second_look() {
-        let linger = Phase::Lingering(REARM_DELAY);
-        goes(
-            at(linger, 1, true),
-            Event::LingerOver,
-            at(Phase::AfterLinger, 1, true),
-        );
+        goes(at(LINGERING, 1, true), LingerOver, at(AfterLinger, 1, true));
     }
 
     #[test]
     fn work_found_after_a_linger_means_lingering_pays() {
         goes(
-            at(Phase::AfterLinger, 0, false),
-            Event::ClaimedFull,
+            at(AfterLinger, 0, false),
+            ClaimedFull,
             at(CLAIMING, 0, true),
         );
         goes(
-            at(Phase::AfterLinger, 2, false),
-            Event::ClaimedFewer,
-            at(Phase::Lingering(REARM_DELAY), 0, true),
+            at(AfterLinger, 2, false),
+            ClaimedFewer,
+            at(LINGERING, 0, true),
         );
     }
 
     #[test]
     fn nothing_found_after_a_linger_arms_and_stops_lingering() {
-        goes(
-            at(Phase::AfterLinger, 0, true),
-            Event::ClaimedNone,
-            at(Phase::Arming, 0, false),
-        );
+        goes(at(AfterLinger, 0, true), ClaimedNone, at(Arming, 0, false));
     }
 
     #[test]
     fn nothing_found_after_empty_notifications_reads_the_pause_first() {
-        // The linger was the longer one of empty notifications, not a
+        // That linger was the longer one of empty notifications, not a
         // test of whether lingering pays: that is left as it was.
         for pays in [true, false] {
             goes(
-                at(Phase::AfterLinger, 2, pays),
-                Event::ClaimedNone,
-                at(Phase::CheckingPause, 2, pays),
+                at(AfterLinger, 2, pays),
+                ClaimedNone,
+                at(CheckingPause, 2, pays),
             );
         }
     }
 
     #[test]
     fn a_paused_queue_waits_unarmed_and_an_unpaused_one_arms() {
-        let checking = at(Phase::CheckingPause, 1, true);
-        goes(checking, Event::FoundPaused, at(Phase::Paused, 1, true));
-        goes(checking, Event::FoundNotPaused, at(Phase::Arming, 1, true));
+        goes(at(CheckingPause, 1, true), FoundPaused, at(Paused, 1, true));
+        goes(
+            at(CheckingPause, 1, true),
+            FoundNotPaused,
+            at(Arming, 1, true),
+        );
     }
 
     #[test]
     fn arming_is_followed_by_a_look_or_on_failure_by_an_unarmed_wait() {
-        let arming = at(Phase::Arming, 1, false);
-        goes(arming, Event::Armed, at(Phase::ArmedClaiming, 1, false));
-        goes(arming, Event::ArmFailed, at(Phase::Asleep, 1, false));
+        goes(at(Arming, 1, false), Armed, at(ArmedClaiming, 1, false));
+        goes(at(Arming, 1, false), ArmFailed, at(Asleep, 1, false));
     }
 
     #[test]
     fn an_armed_queue_claims_while_claims_are_full_then_sleeps() {
-        let armed = at(Phase::ArmedClaiming, 2, true);
-        goes(armed, Event::ClaimedFull, at(Phase::ArmedClaiming, 0, true));
-        goes(armed, Event::ClaimedFewer, at(Phase::Asleep, 0, true));
-        goes(armed, Event::ClaimedNone, at(Phase::Asleep, 2, true));
+        goes(
+            at(ArmedClaiming, 2, true),
+            ClaimedFull,
+            at(ArmedClaiming, 0, true),
+        );
+        goes(
+            at(ArmedClaiming, 2, true),
+            ClaimedFewer,
+            at(Asleep, 0, true),
+        );
+        goes(at(ArmedClaiming, 2, true), ClaimedNone, at(Asleep, 2, true));
     }
 
     #[test]
     fn a_notification_soon_after_arming_means_lingering_pays() {
-        let asleep = at(Phase::Asleep, 1, false);
-        let soon = Event::Notified {
-            since_armed: REARM_DELAY / 2,
-        };
-        goes(asleep, soon, at(NOTIFIED, 1, true));
-        goes(asleep, LATE, at(NOTIFIED, 1, false));
+        goes(at(Asleep, 1, false), SOON, at(NOTIFIED, 1, true));
+        goes(at(Asleep, 1, false), LATE, at(NOTIFIED, 1, false));
     }
 
     #[test]
     fn a_poll_tick_wakes_a_sleeping_queue_and_forgets_empty_notifications() {
-        goes(
-            at(Phase::Asleep, 3, false),
-            Event::PollTick,
-            at(CLAIMING, 0, false),
-        );
+        goes(at(Asleep, 3, false), PollTick, at(CLAIMING, 0, false));
     }
 
     #[test]
     fn a_paused_queue_is_woken_by_a_notification_or_the_poll() {
-        let paused = at(Phase::Paused, 3, false);
         // Not armed: how soon after the last arming does not count.
-        let soon = Event::Notified {
-            since_armed: Duration::ZERO,
-        };
-        goes(paused, soon, at(NOTIFIED, 3, false));
-        goes(paused, Event::PollTick, at(CLAIMING, 3, false));
+        goes(at(Paused, 3, false), SOON, at(NOTIFIED, 3, false));
+        goes(at(Paused, 3, false), PollTick, at(CLAIMING, 3, false));
     }
 
     #[test]
     fn an_event_the_phase_does_not_expect_changes_nothing() {
-        let asleep = at(Phase::Asleep, 1, true);
-        goes(asleep, Event::ClaimedFull, asleep);
+        goes(at(Asleep, 1, true), ClaimedFull, at(Asleep, 1, true));
         goes(at(CLAIMING, 0, true), LATE, at(CLAIMING, 0, true));
     }
 
-    /// Runs `events` from the start; returns the actions asked for.
-    fn replay(events: &[Event]) -> Vec<Action> {
+    /// Runs the events from the start, asserting the action each asks for.
+    #[track_caller]
+    fn replay(steps: &[(Event, Action)]) {
         let mut s = State::default();
-        events
-            .iter()
-            .map(|e| {
-                let (n, a) = next(s, *e);
-                s = n;
-                a
-            })
-            .collect()
+        for (i, (event, action)) in steps.iter().enumerate() {
+            let a;
+            (s, a) = next(s, *event);
+            assert_eq!(a, *action, "step {i}: {event:?}");
+        }
     }
 
     #[test]
     fn under_a_steady_stream_the_queue_lingers_and_never_arms() {
-        use Event::*;
-        let linger = Action::Linger(REARM_DELAY);
-        assert_eq!(
-            replay(&[
-                ClaimedFewer,
-                LingerOver,
-                ClaimedFewer,
-                LingerOver,
-                ClaimedFull
-            ]),
-            [linger, Action::Claim, linger, Action::Claim, Action::Claim],
-        );
+        use Action::*;
+        replay(&[
+            (ClaimedFewer, Linger(REARM_DELAY)),
+            (LingerOver, Claim),
+            (ClaimedFewer, Linger(REARM_DELAY)),
+            (LingerOver, Claim),
+            (ClaimedFull, Claim),
+        ]);
     }
 
     #[test]
     fn a_queue_paused_after_a_notification_stops_arming() {
-        use Event::*;
-        assert_eq!(
-            replay(&[
-                ClaimedNone, // start: lingering pays
-                LingerOver,
-                ClaimedNone, // lingering does not pay: arm at once
-                Armed,
-                ClaimedNone,
-                LATE, // woken; the queue was paused meanwhile
-                ClaimedNone,
-                LingerOver,
-                ClaimedNone,
-                FoundPaused,
-                PollTick,
-                ClaimedNone,
-                LingerOver,
-                ClaimedNone,
-                FoundNotPaused,
-            ]),
-            [
-                Action::Linger(REARM_DELAY),
-                Action::Claim,
-                Action::Arm,
-                Action::Claim,
-                Action::Wait,
-                Action::Claim,
-                Action::Linger(rearm_delay(1)),
-                Action::Claim,
-                Action::ReadPause,
-                Action::Wait,
-                Action::Claim,
-                Action::Linger(rearm_delay(1)),
-                Action::Claim,
-                Action::ReadPause,
-                Action::Arm,
-            ],
-        );
+        use Action::*;
+        let longer = Linger(rearm_delay(1));
+        replay(&[
+            (ClaimedNone, Linger(REARM_DELAY)), // at start lingering pays
+            (LingerOver, Claim),
+            (ClaimedNone, Arm), // it does not: arm at once from now on
+            (Armed, Claim),
+            (ClaimedNone, Wait),
+            (LATE, Claim), // an enqueue; the queue was paused meanwhile
+            (ClaimedNone, longer),
+            (LingerOver, Claim),
+            (ClaimedNone, ReadPause),
+            (FoundPaused, Wait),
+            (PollTick, Claim),
+            (ClaimedNone, longer),
+            (LingerOver, Claim),
+            (ClaimedNone, ReadPause),
+            (FoundNotPaused, Arm), // resumed
+        ]);
     }
 }
