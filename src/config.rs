@@ -80,8 +80,8 @@ pub struct WorkerArgs {
     pub no_maintenance: bool,
     /// Interval, in milliseconds, at which running jobs are checked for
     /// cancel requests and for having been taken away (rescued).
-    #[arg(long, env = "WEIR_WATCH_INTERVAL_MS", default_value_t = 1000)]
-    pub watch_interval_ms: u64,
+    #[arg(long, env = "WEIR_SUPERVISION_INTERVAL_MS", default_value_t = 1000)]
+    pub supervision_interval_ms: u64,
     /// Seconds a handler told to stop (cancel) gets before it is aborted.
     #[arg(long, env = "WEIR_CANCEL_GRACE_SECS", default_value_t = 5)]
     pub cancel_grace_secs: u64,
@@ -144,7 +144,7 @@ impl WorkerArgs {
             shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
             job_timeout: Duration::from_secs(self.job_timeout_secs.max(1)),
             backoff,
-            watch_interval: Duration::from_millis(self.watch_interval_ms.max(10)),
+            supervision_interval: Duration::from_millis(self.supervision_interval_ms.max(10)),
             cancel_grace: Duration::from_secs(self.cancel_grace_secs),
             maintenance,
             ..defaults

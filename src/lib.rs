@@ -75,6 +75,7 @@ pub mod client;
 #[cfg(feature = "cli")]
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod follow;
 pub mod job;
@@ -85,7 +86,6 @@ pub mod metrics;
 pub mod setup;
 pub mod shutdown;
 pub mod task;
-pub mod tasks;
 pub mod worker;
 
 pub use client::{Client, enqueue_in, enqueue_many_in};

@@ -60,10 +60,10 @@ async fn handler_that_ignores_cancel_is_aborted_and_recorded_cancelled(pool: PgP
 async fn cancelled_job_never_runs_after_a_worker_restart(pool: PgPool) {
     let recorder = Recorder::default();
     let blocker = Blocker::default();
-    // A watch too slow to notice the cancel before the shutdown: the
+    // A supervisor too slow to notice the cancel before the shutdown: the
     // hand-back at shutdown must honour it.
     let mut config = fast_config(&[("default", 1)]);
-    config.watch_interval = Duration::from_secs(3600);
+    config.supervision_interval = Duration::from_secs(3600);
     config.shutdown_grace = Duration::from_millis(300);
     let worker = RunningWorker::start(&pool, config, registry_with_blocker(&recorder, &blocker));
     let id = enqueue_kind(&pool, "test.block", json!({"ignore_cancel": true})).await;

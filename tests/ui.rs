@@ -102,7 +102,7 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
 
     // The worker's and web node's logs, shown when the test fails.
     let _ = tracing_subscriber::fmt()
-        .with_env_filter("info,weir::worker::watch=debug,sqlx=warn")
+        .with_env_filter("info,weir::worker::supervisor=debug,sqlx=warn")
         .with_test_writer()
         .try_init();
     // The worker and the web node share one pool, as under `weir dev`, of
@@ -116,7 +116,7 @@ async fn dashboard_end_to_end_in_headless_chromium(pool: PgPool) {
     let worker = RunningWorker::start(
         &node_pool,
         fast_config(&[("default", 4)]),
-        weir::tasks::builtin(),
+        weir::demo::builtin(),
     );
     // The real web node with a token, on a free loopback port held from
     // bind to serve (no race for the port).

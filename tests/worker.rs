@@ -396,7 +396,7 @@ async fn claims_never_exceed_free_slots(pool: PgPool) {
 #[sqlx::test]
 async fn handler_progress_is_stored_on_the_job(pool: PgPool) {
     let mut registry = weir::worker::Registry::new();
-    registry.register(weir::tasks::demo::ProcessItem);
+    registry.register(weir::demo::ProcessItem);
     let worker = RunningWorker::start(&pool, fast_config(&[("default", 2)]), registry);
     let id = enqueue(
         &pool,

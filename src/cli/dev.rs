@@ -47,7 +47,7 @@ async fn serve_all(
 ) -> Result<ExitCode> {
     let pool = super::connect_and_migrate(db, false).await?;
     let shutdown = crate::shutdown::on_signal();
-    let worker = Worker::new(pool.clone(), config).with_registry(crate::tasks::builtin());
+    let worker = Worker::new(pool.clone(), config).with_registry(crate::demo::builtin());
     let worker = tokio::spawn(worker.run(shutdown.clone()));
     let server = tokio::spawn({
         let (config, bind, shutdown) = (api.to_config(), api.bind.clone(), shutdown.clone());

@@ -11,7 +11,7 @@ pub async fn run(db: DbArgs, args: WorkerArgs, no_migrate: bool) -> Result<ExitC
     let pool = super::connect_and_migrate(&db, no_migrate).await?;
     let shutdown = crate::shutdown::on_signal();
     Worker::new(pool, config)
-        .with_registry(crate::tasks::builtin())
+        .with_registry(crate::demo::builtin())
         .run(shutdown)
         .await?;
     Ok(ExitCode::SUCCESS)

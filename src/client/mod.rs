@@ -16,7 +16,7 @@ pub use crate::db::jobs::{CancelOutcome, ListFilter};
 pub use crate::db::nodes::NodeRow as WorkerNode;
 pub use crate::db::queues::QueueStats;
 pub use enqueue::{Submitted, enqueue_in, enqueue_many_in};
-pub use ops::JobPage;
+pub use ops::{JobPage, MAX_PAGE};
 
 use std::sync::Arc;
 use std::time::Duration;

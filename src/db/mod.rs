@@ -124,6 +124,23 @@ pub async fn retry_while_unreachable<T, F, Fut>(
     what: &str,
     stop: &tokio_util::sync::CancellationToken,
     give_up_after: Option<std::time::Duration>,
+    attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let retryable = crate::Error::is_connection_failure;
+    retry_with_backoff(what, stop, give_up_after, retryable, attempt).await
+}
+
+/// [`retry_while_unreachable`], retrying the errors `retryable` accepts
+/// instead of connection failures only.
+pub async fn retry_with_backoff<T, F, Fut>(
+    what: &str,
+    stop: &tokio_util::sync::CancellationToken,
+    give_up_after: Option<std::time::Duration>,
+    retryable: impl Fn(&crate::Error) -> bool,
     mut attempt: F,
 ) -> Result<T>
 where
@@ -134,11 +151,15 @@ where
     let mut delay = std::time::Duration::from_millis(100);
     loop {
         match attempt().await {
-            Err(e) if e.is_connection_failure() => {
+            Err(e) if retryable(&e) => {
                 if stop.is_cancelled() || give_up_after.is_some_and(|g| started.elapsed() >= g) {
                     return Err(e);
                 }
-                tracing::warn!(error = %e, retry_in = ?delay, "{what}: the database cannot be reached; retrying");
+                if e.is_connection_failure() {
+                    tracing::warn!(error = %e, retry_in = ?delay, "{what}: the database cannot be reached; retrying");
+                } else {
+                    tracing::warn!(error = %e, retry_in = ?delay, "{what} failed; retrying");
+                }
                 tokio::select! {
                     _ = stop.cancelled() => {}
                     _ = tokio::time::sleep(delay) => {}

@@ -10,8 +10,6 @@
 //! token, so an outcome that arrives after the job was rescued and
 //! re-claimed changes nothing.
 
-use std::time::Duration;
-
 use sqlx::PgPool;
 use tokio::sync::{mpsc, oneshot};
 
@@ -65,24 +63,17 @@ pub async fn run(
                 next = rx.try_recv().ok();
             }
         }
-        let mut delay = Duration::from_millis(100);
-        loop {
-            match record(&pool, &batch).await {
-                Ok(()) => break,
-                Err(e) => {
-                    if give_up.is_cancelled() {
-                        tracing::error!(error = %e, outcomes = batch.len(),
-                            "cannot record outcomes at shutdown; the jobs will be rescued and run again");
-                        break;
-                    }
-                    tracing::warn!(error = %e, outcomes = batch.len(), "recording outcomes failed; retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(delay) => {}
-                        _ = give_up.cancelled() => {}
-                    }
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
+        // Every error is retried, not only an unreachable database (a
+        // serialization failure, a statement timeout...): an outcome is
+        // kept until it is recorded, or given up on at shutdown.
+        let what = format!("recording {} outcomes", batch.len());
+        let retryable = |_: &Error| true;
+        let recorded =
+            db::retry_with_backoff(&what, &give_up, None, retryable, || record(&pool, &batch))
+                .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, outcomes = batch.len(),
+                "cannot record outcomes at shutdown; the jobs will be rescued and run again");
         }
         batch.clear();
         for ack in acks.drain(..) {

@@ -1,9 +1,9 @@
 //! One attempt of one job: runs the handler in its own task (so a panic is
 //! caught), enforces the timeout, obeys the end of the shutdown grace
-//! period and the watch's stop requests (cancel, or the job was taken
+//! period and the supervisor's stop requests (cancel, or the job was taken
 //! away), and sends the outcome to the completer.
 //!
-//! Each execution is listed in the node's [`super::watch::Executions`]
+//! Each execution is listed in the node's [`super::supervisor::Executions`]
 //! while it runs, with its claim token and stop signal.
 
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use tracing::Instrument;
 
 use super::NodeEnv;
 use super::completer::{Outcome, Pending};
-use super::watch::{StopReason, StopSignal};
+use super::supervisor::{StopReason, StopSignal};
 use crate::db::jobs::{ClaimedJob, Failure, Success};
 use crate::task::{JobContext, JobError};
 
@@ -47,8 +47,8 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     drop(permit);
 }
 
-/// Runs the attempt; `None` when it must record nothing (the watch found
-/// that the job is no longer this attempt's).
+/// Runs the attempt; `None` when it must record nothing (the supervisor
+/// found that the job is no longer this attempt's).
 async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<Outcome> {
     let ctx = JobContext {
         id: job.id,
@@ -101,7 +101,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
             Outcome::HandedBack(job.id, job.claim_token)
         }
         _ = signal.token.cancelled() => {
-            // Told to stop by the watch: the handler gets the cancel grace
+            // Told to stop by the supervisor: the handler gets the cancel grace
             // to wind down, then it is aborted.
             let reason = signal.reason().unwrap_or(StopReason::Lost);
             let joined = tokio::time::timeout(env.config.cancel_grace, &mut task).await;

@@ -40,7 +40,7 @@ impl Registration {
 
 /// Stamps the node's heartbeat every `interval` until `stop`. When the row
 /// is gone (the node was declared dead while it was cut off; its jobs were
-/// rescued and the watch stops their handlers), it registers again.
+/// rescued and the supervisor stops their handlers), it registers again.
 pub async fn run(
     fast: PgPool,
     durable: PgPool,

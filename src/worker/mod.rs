@@ -6,7 +6,7 @@
 //! - [`execute`]: one attempt of one job (timeout, panic, shutdown);
 //! - [`completer`]: records outcomes in batches, fenced by claim token;
 //! - [`heartbeat`]: node liveness and batched progress writes;
-//! - [`watch`]: checks this node's running attempts for cancel requests
+//! - [`supervisor`]: checks this node's running attempts for cancel requests
 //!   and for jobs taken away (rescued, re-claimed), and stops them;
 //! - the maintenance services ([`crate::maintenance`]) when elected.
 
@@ -16,7 +16,8 @@ pub mod heartbeat;
 pub mod listener;
 pub mod queue;
 pub mod registry;
-pub mod watch;
+pub mod supervisor;
+mod wake;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,9 +48,9 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Default interval at which progress reports are written.
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
-/// Default interval of the watch over running attempts (cancel requests,
-/// jobs taken away).
-pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// Default interval of the supervision of running attempts (cancel
+/// requests, jobs taken away).
+pub const DEFAULT_SUPERVISION_INTERVAL: Duration = Duration::from_secs(1);
 /// Default time a handler told to stop (cancel, or job taken away) gets
 /// before it is aborted.
 pub const DEFAULT_CANCEL_GRACE: Duration = Duration::from_secs(5);
@@ -127,7 +128,7 @@ pub struct WorkerConfig {
     pub progress_interval: Duration,
     /// How often running attempts are checked for cancel requests and for
     /// jobs taken away. Default 1 s.
-    pub watch_interval: Duration,
+    pub supervision_interval: Duration,
     /// Time a handler told to stop gets before it is aborted. Default 5 s.
     pub cancel_grace: Duration,
     /// Run the maintenance services (stager, ...) when elected leader.
@@ -148,7 +149,7 @@ impl Default for WorkerConfig {
             job_timeout: DEFAULT_JOB_TIMEOUT,
             backoff: Backoff::default(),
             progress_interval: DEFAULT_PROGRESS_INTERVAL,
-            watch_interval: DEFAULT_WATCH_INTERVAL,
+            supervision_interval: DEFAULT_SUPERVISION_INTERVAL,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             maintenance: Some(MaintenanceConfig::default()),
         }
@@ -170,8 +171,8 @@ pub(crate) struct NodeEnv {
     /// Attempts in progress on this node.
     pub running: Arc<AtomicI32>,
     /// The same attempts with their claim tokens and stop signals, for
-    /// the watch.
-    pub executions: Arc<watch::Executions>,
+    /// the supervisor.
+    pub executions: Arc<supervisor::Executions>,
 }
 
 /// A worker node, built from a pool, a config and registered tasks.
@@ -181,7 +182,7 @@ pub(crate) struct NodeEnv {
 /// use weir::{Worker, WorkerConfig};
 /// let shutdown = tokio_util::sync::CancellationToken::new();
 /// let mut worker = Worker::new(pool, WorkerConfig::default());
-/// worker.register(weir::tasks::demo::ProcessItem);
+/// worker.register(weir::demo::ProcessItem);
 /// worker.run(shutdown).await
 /// # }
 /// ```
@@ -293,10 +294,10 @@ impl Worker {
             config.heartbeat_interval,
             background.clone(),
         ));
-        let watch = tokio::spawn(watch::run(
+        let supervisor = tokio::spawn(supervisor::run(
             fast.clone(),
             env.executions.clone(),
-            config.watch_interval,
+            config.supervision_interval,
             background.clone(),
         ));
         let progress = tokio::spawn(heartbeat::flush_progress(
@@ -356,7 +357,7 @@ impl Worker {
         let _ = completer.await;
         give_up_after.abort();
         background.cancel();
-        let _ = tokio::join!(listener, heartbeat, progress, watch);
+        let _ = tokio::join!(listener, heartbeat, progress, supervisor);
         if let Some(m) = maintenance {
             let _ = m.await;
         }

@@ -190,7 +190,7 @@ pub fn fast_config(queues: &[(&str, usize)]) -> WorkerConfig {
             max: Duration::from_secs(60),
         },
         progress_interval: Duration::from_millis(50),
-        watch_interval: Duration::from_millis(200),
+        supervision_interval: Duration::from_millis(200),
         cancel_grace: Duration::from_secs(1),
         maintenance: Some(maintenance),
         ..WorkerConfig::default()
@@ -503,7 +503,7 @@ pub async fn body_json(resp: poem::test::TestResponse) -> serde_json::Value {
 
 /// The registry of the stock binary plus the test tasks.
 pub fn full_registry(recorder: &Recorder) -> Registry {
-    let mut r = weir::tasks::builtin();
+    let mut r = weir::demo::builtin();
     r.register(Echo).register(recorder.clone());
     r
 }

@@ -1,11 +1,20 @@
-//! Demo tasks: the classic Celery + FastAPI "process an item" loop, a task
-//! that always fails (to watch retries), and a cancellable sleep.
+//! The built-in tasks of the stock binary: the classic Celery + FastAPI
+//! "process an item" loop, a task that always fails (to see retries), and
+//! a cancellable sleep.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::task::{JobContext, JobError, Task};
+use crate::worker::Registry;
+
+/// A registry with every built-in task.
+pub fn builtin() -> Registry {
+    let mut r = Registry::new();
+    r.register(ProcessItem).register(Fail).register(Sleep);
+    r
+}
 
 /// `demo.process_item`: `steps` steps of `step_ms` each, reporting
 /// progress after every step.

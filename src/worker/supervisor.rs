@@ -1,5 +1,5 @@
-//! The watch over this node's running attempts: about once a second, one
-//! read over the ids and claim tokens of every execution tells whether a
+//! The supervision of this node's running attempts: about once a second,
+//! one read over the ids and claim tokens of every execution tells whether a
 //! cancel was requested and whether each attempt still holds its job.
 //!
 //! - Cancel requested: the handler's context is cancelled (it sees
@@ -25,7 +25,7 @@ use crate::db;
 use crate::db::jobs::Watched;
 use crate::job::{ClaimToken, JobId};
 
-/// Why an execution was told to stop by the watch.
+/// Why an execution was told to stop by the supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
     /// A cancel was requested: record `cancelled`.
@@ -150,7 +150,7 @@ pub async fn run(
                     }
                 }
             }
-            Err(e) => tracing::debug!(error = %e, "watching running jobs failed"),
+            Err(e) => tracing::debug!(error = %e, "supervising running jobs failed"),
         }
     }
 }
