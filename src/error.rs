@@ -14,6 +14,10 @@ pub enum Error {
     /// an unknown state); the message says what to fix.
     #[error("{0}")]
     InvalidArgument(String),
+    /// The worker node is not registered (it unregistered, or stopped
+    /// heartbeating and was declared dead): register again.
+    #[error("{0}")]
+    UnknownNode(String),
     /// No job has this id.
     #[error("job {0} not found")]
     NotFound(JobId),
@@ -144,6 +148,7 @@ impl Error {
             self,
             Error::InvalidJob(_)
                 | Error::InvalidArgument(_)
+                | Error::UnknownNode(_)
                 | Error::NotFound(_)
                 | Error::Conflict(_)
         )

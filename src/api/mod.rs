@@ -3,6 +3,8 @@
 //!
 //! - [`jobs`]: enqueue, read and wait, events (SSE), list, cancel, retry;
 //! - [`queues`]: queue stats, pause, resume; worker nodes;
+//! - [`worker_api`]: the worker API for workers in any language (register,
+//!   claim, heartbeat, complete, fail, snooze, progress, unregister);
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
 //!
 //! Every operation goes through the library's [`Client`] (never the SQL layer),
@@ -19,6 +21,7 @@ pub mod problem;
 pub mod queues;
 pub mod string_types;
 pub mod ui;
+pub mod worker_api;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -119,6 +122,7 @@ type Apis = (
     jobs::JobsApi,
     queues::QueuesApi,
     queues::WorkersApi,
+    worker_api::WorkerApi,
     health::HealthApi,
 );
 
@@ -132,6 +136,9 @@ fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             queues::WorkersApi {
+                state: state.clone(),
+            },
+            worker_api::WorkerApi {
                 state: state.clone(),
             },
             health::HealthApi { state },

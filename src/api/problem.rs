@@ -82,6 +82,7 @@ impl From<Error> for ApiError {
         match err {
             Error::InvalidJob(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
             Error::InvalidArgument(m) => ApiError::new(StatusCode::BAD_REQUEST, m),
+            Error::UnknownNode(m) => ApiError::new(StatusCode::NOT_FOUND, m),
             Error::NotFound(id) => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
             }

@@ -7,16 +7,19 @@
 //! - `enqueue.rs`: every way to enqueue.
 //! - `ops.rs`: reads, lists, transitions, queues and workers.
 //! - `coalesce.rs`: concurrent single enqueues grouped into one INSERT.
+//! - `worker_api.rs`: the worker API for workers in any language.
 
 mod coalesce;
 mod enqueue;
 mod ops;
+mod worker_api;
 
 pub use crate::db::jobs::{CancelOutcome, ListFilter};
 pub use crate::db::nodes::NodeRow as WorkerNode;
 pub use crate::db::queues::QueueStats;
 pub use enqueue::{Submitted, enqueue_in, enqueue_many_in};
 pub use ops::{JobPage, MAX_PAGE};
+pub use worker_api::ExternalClaim;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +42,8 @@ pub struct Client {
     waits: Arc<Waits>,
     /// Groups concurrent [`Client::submit`]s into one INSERT, when enabled.
     grouped: Option<Arc<coalesce::Coalescer>>,
+    /// Wakes [`Client::claim`]s that wait, started by the first of them.
+    queue_signals: Arc<OnceCell<Arc<worker_api::QueueSignals>>>,
 }
 
 /// What [`Client::wait`] needs: the [`Followers`] of this client, started
@@ -72,6 +77,7 @@ impl Client {
             pool,
             waits: Waits::new(SAFETY_RECHECK),
             grouped: None,
+            queue_signals: Arc::new(OnceCell::new()),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod leaders;
 pub mod nodes;
 pub mod queues;
 pub mod wakeups;
+pub mod worker_api;
 
 use std::str::FromStr;
 
