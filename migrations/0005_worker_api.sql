@@ -140,6 +140,44 @@ EXCEPTION WHEN serialization_failure THEN
 END $$;
 COMMENT ON FUNCTION weir.complete_job(uuid, uuid, jsonb) IS 'Records a successful attempt with its result. Returns false (and changes nothing) when the claim token is stale: the job was rescued, re-claimed or finished meanwhile.';
 
+-- Many successes in one statement (one commit), for workers that run
+-- jobs in batches. A job whose row a concurrent rescue or cancel moved
+-- first makes the statement fail with a serialization failure: then each
+-- is recorded on its own, so the others still are.
+CREATE FUNCTION weir.complete_jobs(reports jsonb) RETURNS uuid[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    done uuid[];
+BEGIN
+    IF reports IS NULL OR jsonb_typeof(reports) <> 'array' THEN
+        RAISE EXCEPTION 'reports must be a JSON array of {"id", "claim_token", "result"}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    BEGIN
+        WITH r AS (
+            SELECT (e ->> 'id')::uuid AS id, (e ->> 'claim_token')::uuid AS token,
+                   e -> 'result' AS result
+            FROM jsonb_array_elements(reports) e
+        ), recorded AS (
+            UPDATE weir.jobs j
+            SET state = 'succeeded', finished_at = now(), result = r.result,
+                node_id = NULL, deadline = NULL
+            FROM r
+            WHERE j.id = r.id AND j.state = 'running' AND j.claim_token = r.token
+            RETURNING j.id
+        )
+        SELECT coalesce(array_agg(recorded.id), '{}') INTO done FROM recorded;
+    EXCEPTION WHEN serialization_failure THEN
+        SELECT coalesce(array_agg(r.id), '{}') INTO done
+        FROM (SELECT (e ->> 'id')::uuid AS id, (e ->> 'claim_token')::uuid AS token,
+                     e -> 'result' AS result
+              FROM jsonb_array_elements(reports) e) r
+        WHERE weir.complete_job(r.id, r.token, r.result);
+    END;
+    RETURN done;
+END $$;
+COMMENT ON FUNCTION weir.complete_jobs(jsonb) IS 'Records many successful attempts in one statement: reports is a JSON array of {"id", "claim_token", "result"}. Returns the ids recorded; the others had a stale claim token and did not change.';
+
 CREATE FUNCTION weir.fail_job(job_id uuid, claim_token uuid, message text, retryable boolean DEFAULT true)
 RETURNS boolean
 LANGUAGE plpgsql AS $$

@@ -423,3 +423,39 @@ async fn bad_worker_api_input_answers_4xx_and_sql_raises_clearly(pool: PgPool) {
         "{err}"
     );
 }
+
+#[sqlx::test]
+async fn a_batch_of_successes_is_recorded_at_once_and_stale_ones_are_named(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let node = register(&cli, &["py.work"]).await;
+    for _ in 0..3 {
+        sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('py.work')")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let jobs = claim(
+        &cli,
+        &node,
+        json!({"queue": "default", "kinds": ["py.work"], "max": 3}),
+    )
+    .await;
+    assert_eq!(jobs.len(), 3);
+    let mut reports: Vec<Value> = jobs
+        .iter()
+        .map(|j| json!({"id": j["id"], "claim_token": j["claim_token"], "result": {"ok": 1}}))
+        .collect();
+    reports[2]["claim_token"] = json!(uuid::Uuid::new_v4());
+    let (status, body) = post(&cli, "/v1/jobs/complete".into(), json!({"jobs": reports})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["recorded"], json!([jobs[0]["id"], jobs[1]["id"]]));
+    assert_eq!(body["stale"], json!([jobs[2]["id"]]));
+    let client = Client::new(pool.clone());
+    for (job, state) in
+        jobs.iter()
+            .zip([JobState::Succeeded, JobState::Succeeded, JobState::Running])
+    {
+        let id = JobId(job["id"].as_str().unwrap().parse().unwrap());
+        assert_eq!(client.job(id).await.unwrap().state, state);
+    }
+}

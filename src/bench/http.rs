@@ -23,30 +23,7 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     let _stop_on_return = stop.clone().drop_guard();
     let url = match &o.http_url {
         Some(url) => url.clone(),
-        None => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| Error::Config(format!("no free port: {e}")))?
-                .port();
-            let bind = format!("127.0.0.1:{port}");
-            let pool = scratch.pool(o.http_connections.clamp(4, 64) as u32).await?;
-            let server = tokio::spawn({
-                let (bind, stop) = (bind.clone(), stop.clone());
-                async move {
-                    crate::api::serve(pool, crate::api::ApiConfig::default(), &bind, stop).await
-                }
-            });
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while TcpStream::connect(&bind).await.is_err() {
-                if server.is_finished() || Instant::now() > deadline {
-                    return Err(Error::Config(
-                        "the in-process web node did not start".into(),
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            format!("http://{bind}")
-        }
+        None => web_node(scratch, o.http_connections.clamp(4, 64) as u32, &stop).await?,
     };
     let url = &url;
     let addr = loopback_addr(url)?;
@@ -71,9 +48,61 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     })
 }
 
+/// Starts a web node in this process on a free loopback port against the
+/// scratch database (a pool of `pool_size`), until `stop`; answers its URL
+/// once it accepts connections.
+pub(super) async fn web_node(
+    scratch: &Scratch,
+    pool_size: u32,
+    stop: &tokio_util::sync::CancellationToken,
+) -> Result<String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| Error::Config(format!("no free port: {e}")))?
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let pool = scratch.pool(pool_size).await?;
+    let server = tokio::spawn({
+        let (bind, stop) = (bind.clone(), stop.clone());
+        async move { crate::api::serve(pool, crate::api::ApiConfig::default(), &bind, stop).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(&bind).await.is_err() {
+        if server.is_finished() || Instant::now() > deadline {
+            return Err(Error::Config(
+                "the in-process web node did not start".into(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(format!("http://{bind}"))
+}
+
+/// Sends one request with a JSON body on a keep-alive connection and
+/// answers the status and the body.
+pub(super) async fn post_json(
+    stream: &mut BufReader<TcpStream>,
+    addr: &str,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<(u16, Vec<u8>)> {
+    let body = serde_json::to_string(body)?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let io = |e: std::io::Error| Error::Config(format!("http: {e}"));
+    stream
+        .get_mut()
+        .write_all(request.as_bytes())
+        .await
+        .map_err(io)?;
+    read_response(stream).await.map_err(io)
+}
+
 /// `http://127.0.0.1:8000` → `127.0.0.1:8000`; anything not on a loopback
 /// address is refused.
-fn loopback_addr(url: &str) -> Result<String> {
+pub(super) fn loopback_addr(url: &str) -> Result<String> {
     let rest = url
         .strip_prefix("http://")
         .ok_or_else(|| Error::Config(format!("--http-url {url:?}: only http:// is supported")))?;
@@ -120,7 +149,7 @@ pub async fn load(
             while Instant::now() < end {
                 let t = Instant::now();
                 stream.get_mut().write_all(request.as_bytes()).await?;
-                let status = read_response(&mut stream).await?;
+                let (status, _) = read_response(&mut stream).await?;
                 lat.push(t.elapsed());
                 if (200..300).contains(&status) {
                     ok += 1;
@@ -144,8 +173,8 @@ pub async fn load(
 }
 
 /// Reads one response (status line, headers, `Content-Length` body) and
-/// returns its status code.
-async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<u16> {
+/// returns its status code and body.
+async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<(u16, Vec<u8>)> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
     let mut line = String::new();
     if stream.read_line(&mut line).await? == 0 {
@@ -174,7 +203,7 @@ async fn read_response(stream: &mut BufReader<TcpStream>) -> std::io::Result<u16
     }
     let mut body = vec![0; length];
     stream.read_exact(&mut body).await?;
-    Ok(status)
+    Ok((status, body))
 }
 
 #[cfg(test)]

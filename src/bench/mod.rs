@@ -15,7 +15,10 @@
 //! - [`enqueue`]: single-row enqueues from 1 and 32 producers against the
 //!   same INSERT with the wake-up trigger disabled, and bulk loads against
 //!   a bare insert of the same rows;
-//! - [`http`]: `POST /v1/jobs` from 64 keep-alive connections.
+//! - [`http`]: `POST /v1/jobs` from 64 keep-alive connections;
+//! - [`external`]: the burn-down's backlog drained through the REST worker
+//!   API (claims and completions in batches of 100), beside the built-in
+//!   worker's burn-down of the same run.
 //!
 //! Numbers come out as a table and as one JSON object ([`Report::json`]).
 //! It is a benchmark, not a test: nothing here asserts a timing.
@@ -24,6 +27,7 @@ pub mod burn_down;
 pub mod ceiling;
 pub mod enqueue;
 pub mod env;
+pub mod external;
 pub mod http;
 pub mod latency;
 mod probe;
@@ -56,13 +60,15 @@ pub enum Scenario {
     Latency,
     Enqueue,
     Http,
+    External,
 }
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Ceiling,
         Scenario::BurnDown,
+        Scenario::External,
         Scenario::Latency,
         Scenario::Enqueue,
         Scenario::Http,
@@ -75,6 +81,7 @@ impl Scenario {
             Scenario::Latency => "latency",
             Scenario::Enqueue => "enqueue",
             Scenario::Http => "http",
+            Scenario::External => "external",
         }
     }
 }
@@ -88,7 +95,7 @@ impl FromStr for Scenario {
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown scenario {s:?}: use ceiling, burn-down, latency, enqueue, http or all"
+                    "unknown scenario {s:?}: use ceiling, burn-down, external, latency, enqueue, http or all"
                 ))
             })
     }
@@ -100,7 +107,7 @@ impl FromStr for Scenario {
 /// use weir::bench::{parse_scenarios, Scenario};
 /// assert_eq!(parse_scenarios("latency, burn-down").unwrap(),
 ///            vec![Scenario::BurnDown, Scenario::Latency]);
-/// assert_eq!(parse_scenarios("all").unwrap().len(), 5);
+/// assert_eq!(parse_scenarios("all").unwrap().len(), 6);
 /// assert!(parse_scenarios("fast").is_err());
 /// ```
 pub fn parse_scenarios(spec: &str) -> Result<Vec<Scenario>> {
@@ -407,13 +414,40 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
             Scenario::Latency => latency::run(scratch, o).await?,
             Scenario::Enqueue => enqueue::run(scratch, o).await?,
             Scenario::Http => http::run(scratch, o).await?,
+            Scenario::External => external::run(scratch, o).await?,
         };
         sections.push(section);
     }
+    relate_external_to_burn_down(&mut sections);
     Ok(Report {
         environment,
         sections,
     })
+}
+
+/// Adds the external worker's rate as a fraction of the built-in worker's
+/// burn-down of the same run, when both ran.
+fn relate_external_to_burn_down(sections: &mut [Section]) {
+    let rate = |key: &str, sections: &[Section]| {
+        sections
+            .iter()
+            .find(|s| s.key == key)
+            .and_then(|s| s.json["jobs_per_sec"].as_f64())
+    };
+    let (Some(built_in), Some(external)) =
+        (rate("burn_down", sections), rate("external", sections))
+    else {
+        return;
+    };
+    if built_in <= 0.0 {
+        return;
+    }
+    let ratio = round(external / built_in, 2);
+    if let Some(s) = sections.iter_mut().find(|s| s.key == "external") {
+        s.rows
+            .push(("of the built-in burn-down".into(), format!("{ratio:.2}x")));
+        s.json["ratio_to_burn_down"] = serde_json::json!(ratio);
+    }
 }
 
 /// Rounds for display and JSON: 3 significant decimals at most.

@@ -156,6 +156,16 @@ impl Client {
         db::worker_api::complete(&self.pool, id, token, result).await
     }
 
+    /// Records many successful attempts in one statement (one commit), for
+    /// workers that run jobs in batches; answers the ids recorded (the
+    /// others' claim tokens were stale, and nothing changed for them).
+    pub async fn complete_jobs(
+        &self,
+        reports: &[(JobId, ClaimToken, serde_json::Value)],
+    ) -> Result<Vec<JobId>> {
+        db::worker_api::complete_many(&self.pool, reports).await
+    }
+
     /// Records a failed attempt: retried after a backoff while attempts are
     /// left (unless `retryable` is false), else failed; cancelled when a
     /// cancel was requested. `false` when the claim token is stale.

@@ -118,6 +118,28 @@ pub async fn complete(
     .await?)
 }
 
+/// Records many successes in one statement; returns the ids recorded (the
+/// others' tokens were stale).
+pub async fn complete_many(
+    db: impl PgExecutor<'_>,
+    reports: &[(JobId, ClaimToken, serde_json::Value)],
+) -> Result<Vec<JobId>> {
+    let reports: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|(id, token, result)| {
+            serde_json::json!({"id": id.0, "claim_token": token.0, "result": result})
+        })
+        .collect();
+    let ids = sqlx::query_scalar!(
+        r#"SELECT weir.complete_jobs($1) AS "ids!""#,
+        serde_json::Value::Array(reports)
+    )
+    .fetch_one(db)
+    .await
+    .map_err(protocol_error)?;
+    Ok(ids.into_iter().map(JobId).collect())
+}
+
 /// Records a failed attempt; false when the token is stale.
 pub async fn fail(
     db: impl PgExecutor<'_>,

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use poem::http::StatusCode;
+use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::OpenApi;
 use uuid::Uuid;
 
 use super::problem::{ApiError, respond};
@@ -185,6 +185,50 @@ impl WorkerApi {
         let result = body.0.result.unwrap_or(serde_json::Value::Null);
         let token = ClaimToken(body.0.claim_token);
         report(self.state.client.complete_job(id, token, &result).await, id)
+    }
+
+    /// Complete many claimed jobs
+    ///
+    /// Records up to 1,000 successes in one statement (one commit), for
+    /// workers that run jobs in batches. Answers which were recorded and
+    /// which had a stale claim token (those changed nothing).
+    #[oai(
+        path = "/v1/jobs/complete",
+        method = "post",
+        operation_id = "complete_jobs"
+    )]
+    async fn complete_batch(
+        &self,
+        _auth: ApiAuth,
+        body: Json<CompleteBatchRequest>,
+    ) -> CompleteBatchResponse {
+        let reports: Vec<(JobId, ClaimToken, serde_json::Value)> = body
+            .0
+            .jobs
+            .into_iter()
+            .map(|j| {
+                (
+                    JobId(j.id),
+                    ClaimToken(j.claim_token),
+                    j.result.unwrap_or(serde_json::Value::Null),
+                )
+            })
+            .collect();
+        match self.state.client.complete_jobs(&reports).await {
+            Ok(recorded) => {
+                let recorded: std::collections::HashSet<Uuid> =
+                    recorded.into_iter().map(|id| id.0).collect();
+                let (done, stale): (Vec<Uuid>, Vec<Uuid>) = reports
+                    .iter()
+                    .map(|(id, _, _)| id.0)
+                    .partition(|id| recorded.contains(id));
+                CompleteBatchResponse::Ok(Json(CompletedBatchDto {
+                    recorded: done,
+                    stale,
+                }))
+            }
+            Err(e) => respond(e),
+        }
     }
 
     /// Fail a claimed job's attempt

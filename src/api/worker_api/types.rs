@@ -133,6 +133,43 @@ pub struct CompleteRequest {
     pub result: Option<serde_json::Value>,
 }
 
+/// One success of a batch.
+#[derive(Debug, Clone, Object)]
+#[oai(
+    rename = "CompletedJob",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub struct CompletedJob {
+    pub id: Uuid,
+    pub claim_token: Uuid,
+    /// The handler's result (any JSON value).
+    pub result: Option<serde_json::Value>,
+}
+
+/// Many successes, recorded in one statement.
+#[derive(Debug, Clone, Object)]
+#[oai(
+    rename = "CompleteBatchRequest",
+    rename_all = "snake_case",
+    deny_unknown_fields
+)]
+pub struct CompleteBatchRequest {
+    #[oai(validator(min_items = 1, max_items = 1000))]
+    pub jobs: Vec<CompletedJob>,
+}
+
+/// Which successes of a batch were recorded.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "CompletedBatch", rename_all = "snake_case")]
+pub struct CompletedBatchDto {
+    /// Recorded: these jobs are `succeeded`.
+    pub recorded: Vec<Uuid>,
+    /// Not recorded: their claim token was stale (rescued, re-claimed,
+    /// cancelled or finished); drop those attempts.
+    pub stale: Vec<Uuid>,
+}
+
 /// A failed attempt.
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "FailRequest", rename_all = "snake_case", deny_unknown_fields)]
@@ -262,6 +299,22 @@ pub enum ReportResponse {
     ServerError(StatusCode, Json<Problem>),
 }
 problem_response!(ReportResponse, CONFLICT => Conflict);
+
+/// Answers of `POST /v1/jobs/complete`.
+#[derive(ApiResponse)]
+#[oai(bad_request_handler = "crate::api::problem::bad_request")]
+pub enum CompleteBatchResponse {
+    /// Which were recorded and which were stale.
+    #[oai(status = 200)]
+    Ok(Json<CompletedBatchDto>),
+    /// Invalid body (400); auth (401).
+    #[oai(status_range = "4XX", content_type = "application/problem+json")]
+    ClientError(StatusCode, Json<Problem>),
+    /// The database is unavailable (503) or an internal error (500).
+    #[oai(status_range = "5XX", content_type = "application/problem+json")]
+    ServerError(StatusCode, Json<Problem>),
+}
+problem_response!(CompleteBatchResponse);
 
 /// Answers of `DELETE /v1/workers/{node}`.
 #[derive(ApiResponse)]
