@@ -112,7 +112,10 @@ async fn failure_after_a_cancel_request_is_recorded_cancelled(pool: PgPool) {
     )
     .await
     .unwrap();
-    assert_eq!(done, vec![(id, JobState::Cancelled)]);
+    assert_eq!(
+        done,
+        vec![(id, claimed[0].claim_token, JobState::Cancelled)]
+    );
     let j = job(&pool, id).await;
     assert_eq!(j.state, JobState::Cancelled);
     assert_eq!(j.errors.len(), 1, "the attempt's error is kept");

@@ -144,3 +144,71 @@ async fn deposed_leader_changes_nothing(pool: PgPool) {
         .unwrap();
     assert_eq!(counts.rescued(), 1);
 }
+
+/// A node whose last heartbeat is a minute old (as after an outage), with
+/// one `test.record` job claimed.
+async fn node_silent_for_a_minute_with_a_job(pool: &PgPool) -> (NodeId, weir::JobId) {
+    let node = NodeId(Uuid::new_v4());
+    db::nodes::register(pool, node, "test", 1, &json!({"default": 1}), &[])
+        .await
+        .unwrap();
+    sqlx::query("UPDATE weir.nodes SET heartbeat_at = now() - interval '1 minute' WHERE id = $1")
+        .bind(node.0)
+        .execute(pool)
+        .await
+        .unwrap();
+    let id = enqueue_kind(pool, "test.record", json!({})).await;
+    let kinds = ["test.record".to_string()];
+    let claimed = db::jobs::claim_available(pool, "default", &kinds, &[600], 1, node)
+        .await
+        .unwrap();
+    assert_eq!(claimed[0].id, id);
+    (node, id)
+}
+
+#[sqlx::test]
+async fn after_an_outage_a_node_gets_dead_after_to_heartbeat_before_it_is_declared_dead(
+    pool: PgPool,
+) {
+    let (alive, on_alive) = node_silent_for_a_minute_with_a_job(&pool).await;
+    let (_dead, on_dead) = node_silent_for_a_minute_with_a_job(&pool).await;
+    // A leader that cannot reach the database, then can.
+    let mut gate = Gate::closed(&pool);
+    let leader_pool = gate.pool(&pool);
+    let leader = NodeId(Uuid::new_v4());
+    let mut config = MaintenanceConfig {
+        leader_ttl: Duration::from_secs(1),
+        ..MaintenanceConfig::default()
+    };
+    config.rescuer.dead_after = Duration::from_secs(4);
+    config.rescuer.interval = Duration::from_millis(100);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(maintenance::run(
+        leader_pool.clone(),
+        leader,
+        config,
+        Arc::new(Notify::new()),
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    gate.open().await;
+    wait_for_leader(&pool, leader).await;
+
+    // The rescuer has run several times since, well within dead_after of
+    // the end of the outage: nobody is declared dead yet.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in [on_alive, on_dead] {
+        assert_eq!(job(&pool, id).await.state, JobState::Running);
+    }
+    // One node heartbeats again; the other stays silent and is rescued
+    // once the leader has reached the database for dead_after.
+    assert!(db::nodes::heartbeat(&pool, alive, 1).await.unwrap());
+    let j = wait_for_state(&pool, on_dead, JobState::Retryable, Duration::from_secs(15)).await;
+    assert_eq!(j.errors[0].message, "worker lost");
+    assert_eq!(job(&pool, on_alive).await.state, JobState::Running);
+
+    stop.cancel();
+    task.await.unwrap();
+    leader_pool.close().await;
+    gate.finish().await;
+}

@@ -238,7 +238,7 @@ async fn stale_worker_cannot_complete_a_rescued_and_reclaimed_job(pool: PgPool) 
     let done = db::jobs::complete_if_running(&pool, &[success(fresh, json!("fresh"))])
         .await
         .unwrap();
-    assert_eq!(done, vec![id]);
+    assert_eq!(done, vec![(id, fresh)]);
     let j = job(&pool, id).await;
     assert_eq!(j.state, JobState::Succeeded);
     assert_eq!(j.result, Some(json!("fresh")));

@@ -1,5 +1,5 @@
 //! The worker runtime: results, retries and backoff, fatal errors,
-//! priority, schedules, timeouts, kinds, wakeups, shutdown and fencing.
+//! priority, schedules, timeouts, kinds, wakeups and shutdown.
 
 mod common;
 
@@ -8,8 +8,7 @@ use std::time::Duration;
 use common::*;
 use serde_json::json;
 use sqlx::PgPool;
-use weir::db;
-use weir::{Client, JobId, JobState, NewJob, NodeId};
+use weir::{Client, JobId, JobState, NewJob};
 
 async fn enqueue(pool: &PgPool, job: NewJob) -> JobId {
     Client::new(pool.clone())
@@ -287,110 +286,6 @@ async fn shutdown_lets_jobs_finish_within_the_grace_period(pool: PgPool) {
     wait_for_state(&pool, id, JobState::Running, Duration::from_secs(10)).await;
     worker.stop().await;
     assert_eq!(job(&pool, id).await.state, JobState::Succeeded);
-}
-
-#[sqlx::test]
-async fn a_write_with_an_old_claim_token_changes_nothing(pool: PgPool) {
-    let id = enqueue(&pool, NewJob::new("test.record", json!({}))).await;
-    let node = NodeId(uuid::Uuid::new_v4());
-    let kinds = vec!["test.record".to_string()];
-    let claimed = db::jobs::claim_available(&pool, "default", &kinds, &[60], 10, node)
-        .await
-        .unwrap();
-    assert_eq!(claimed.len(), 1);
-    let good = claimed[0].claim_token;
-    let stale = weir::job::ClaimToken(uuid::Uuid::new_v4());
-
-    let done = db::jobs::complete_if_running(
-        &pool,
-        &[db::jobs::Success {
-            id,
-            token: stale,
-            result: json!("stale"),
-            progress: None,
-        }],
-    )
-    .await
-    .unwrap();
-    assert!(done.is_empty());
-    let failed = db::jobs::fail_if_running(
-        &pool,
-        &[db::jobs::Failure {
-            id,
-            token: stale,
-            message: "stale".into(),
-            fatal: true,
-            retry_in: Duration::ZERO,
-        }],
-    )
-    .await
-    .unwrap();
-    assert!(failed.is_empty());
-    let progressed = db::jobs::set_progress_if_running(
-        &pool,
-        &[(
-            id,
-            stale,
-            weir::Progress {
-                done: Some(1),
-                ..Default::default()
-            },
-        )],
-    )
-    .await
-    .unwrap();
-    assert_eq!(progressed, 0);
-    assert!(
-        db::jobs::cancel_if_running(&pool, &[(id, stale)])
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        db::jobs::hand_back_if_running(&pool, &[(id, stale)])
-            .await
-            .unwrap()
-            .1
-            == 0
-    );
-    let j = job(&pool, id).await;
-    assert_eq!(j.state, JobState::Running);
-    assert!(j.errors.is_empty() && j.result.is_none() && j.progress.is_none());
-
-    // The current token still works.
-    let done = db::jobs::complete_if_running(
-        &pool,
-        &[db::jobs::Success {
-            id,
-            token: good,
-            result: json!("ok"),
-            progress: None,
-        }],
-    )
-    .await
-    .unwrap();
-    assert_eq!(done, vec![id]);
-    assert_eq!(job(&pool, id).await.result, Some(json!("ok")));
-}
-
-#[sqlx::test]
-async fn claims_never_exceed_free_slots(pool: PgPool) {
-    sqlx::query("INSERT INTO weir.jobs (kind, args) SELECT 'test.record', '{\"sleep_ms\": 100}' FROM generate_series(1, 30)")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let recorder = Recorder::default();
-    let worker = RunningWorker::start(&pool, fast_config(&[("default", 3)]), registry(&recorder));
-    eventually(Duration::from_secs(30), "all 30 jobs to run", || async {
-        (recorder.runs().len() == 30).then_some(())
-    })
-    .await;
-    worker.stop().await;
-    assert_eq!(
-        recorder.max_concurrent(),
-        3,
-        "3 slots: never more, and all used"
-    );
 }
 
 #[sqlx::test]

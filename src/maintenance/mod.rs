@@ -19,6 +19,11 @@
 //! pruner's writes are also conditional on the lease in the database, so
 //! a leader that was deposed while a step ran changes nothing.
 //!
+//! A leader also keeps track of how long it has reached the database
+//! without interruption, and the rescuer counts missed heartbeats only
+//! within that time: after an outage every node's heartbeat is old, but
+//! nobody could write one (see [`rescuer`]).
+//!
 //! What needs a direct connection (not a transaction-mode pooler): the
 //! worker's `LISTEN` (`crate::worker::listener`), and the pruner, whose
 //! `DETACH PARTITION ... CONCURRENTLY` runs as several transactions and
@@ -90,6 +95,48 @@ impl Lease {
     }
 }
 
+/// How long this node has reached the database without interruption, as
+/// the leader loop sees it: a successful statement starts or extends the
+/// stretch, a connection failure (or a silence longer than `max_gap`, as
+/// when the process was stalled) ends it.
+#[derive(Debug)]
+struct Reachability {
+    since: Option<Instant>,
+    last_ok: Option<Instant>,
+    max_gap: Duration,
+}
+
+impl Reachability {
+    fn new(max_gap: Duration) -> Self {
+        Reachability {
+            since: None,
+            last_ok: None,
+            max_gap,
+        }
+    }
+
+    /// A statement sent at `at` succeeded.
+    fn ok(&mut self, at: Instant) {
+        let gap = self.last_ok.map(|t| at.saturating_duration_since(t));
+        if self.since.is_none() || gap.is_none_or(|g| g > self.max_gap) {
+            self.since = Some(at);
+        }
+        self.last_ok = Some(at);
+    }
+
+    /// The database could not be reached.
+    fn failed(&mut self) {
+        self.since = None;
+        self.last_ok = None;
+    }
+
+    /// How long the current stretch has lasted at `now`.
+    fn reachable_for(&self, now: Instant) -> Duration {
+        self.since
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t))
+    }
+}
+
 /// When each periodic service last ran.
 struct Schedule {
     every: Duration,
@@ -126,6 +173,7 @@ pub async fn run(
     let rescuer = rescuer::Rescuer::new(pool.clone(), config.rescuer.clone()).with_lease(node);
     let pruner = pruner::Pruner::new(pool.clone(), config.pruner.clone()).with_lease(node);
     let mut lease = Lease::default();
+    let mut reach = Reachability::new(ttl);
     let mut renewed: Option<Instant> = None;
     let mut partitions = Schedule::new(config.partition_interval);
     let mut rescues = Schedule::new(config.rescuer.interval);
@@ -134,7 +182,13 @@ pub async fn run(
         if !lease.held() || renewed.is_none_or(|t| t.elapsed() >= renew_every) {
             let was = lease.held();
             let sent = Instant::now();
-            lease.valid_until = match db::leaders::try_acquire(&pool, ROLE, node, ttl).await {
+            let acquired = db::leaders::try_acquire(&pool, ROLE, node, ttl).await;
+            match &acquired {
+                Ok(_) => reach.ok(sent),
+                Err(e) if e.is_connection_failure() => reach.failed(),
+                Err(_) => {}
+            }
+            lease.valid_until = match acquired {
                 Ok(true) => Some(sent + ttl),
                 Ok(false) => None,
                 Err(e) => {
@@ -170,12 +224,18 @@ pub async fn run(
             sleep_for = sleep_for.min(until_due);
         }
         if lease.held() && rescues.due() {
-            match rescuer.run_once().await {
+            let reachable_for = reach.reachable_for(Instant::now());
+            match rescuer.run_once_reachable(None, Some(reachable_for)).await {
                 Ok(c) if c.rescued() > 0 || c.nodes_removed > 0 => {
                     tracing::info!(?c, "rescuer run");
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "rescuer failed"),
+                Err(e) => {
+                    if e.is_connection_failure() {
+                        reach.failed();
+                    }
+                    tracing::warn!(error = %e, "rescuer failed");
+                }
             }
             rescues.last = Some(Instant::now());
         }
@@ -201,5 +261,42 @@ pub async fn run(
         && let Err(e) = db::leaders::resign(&pool, ROLE, node).await
     {
         tracing::debug!(error = %e, "resigning leadership failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn reachability_counts_from_the_first_success_after_a_failure() {
+        let t0 = Instant::now();
+        let mut r = Reachability::new(10 * S);
+        assert_eq!(r.reachable_for(t0), Duration::ZERO, "never reached yet");
+        r.ok(t0);
+        r.ok(t0 + 3 * S);
+        assert_eq!(r.reachable_for(t0 + 5 * S), 5 * S);
+        r.failed();
+        assert_eq!(r.reachable_for(t0 + 6 * S), Duration::ZERO);
+        r.ok(t0 + 40 * S);
+        assert_eq!(
+            r.reachable_for(t0 + 42 * S),
+            2 * S,
+            "counted from the outage's end"
+        );
+    }
+
+    #[test]
+    fn reachability_restarts_after_a_silence_longer_than_the_gap() {
+        let t0 = Instant::now();
+        let mut r = Reachability::new(10 * S);
+        r.ok(t0);
+        r.ok(t0 + 8 * S);
+        assert_eq!(r.reachable_for(t0 + 8 * S), 8 * S);
+        // Nothing for 30 s (a stalled process): that time does not count.
+        r.ok(t0 + 38 * S);
+        assert_eq!(r.reachable_for(t0 + 39 * S), S);
     }
 }

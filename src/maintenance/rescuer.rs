@@ -11,6 +11,14 @@
 //! cannot leave jobs behind. The attempt's worker, if it is alive after
 //! all, finds out through its supervisor (`crate::worker::supervisor`): its claim
 //! token no longer matches, so it stops the handler and records nothing.
+//!
+//! Only time during which the database could be reached counts: after an
+//! outage (of the database, or of the leader's connection to it) every
+//! heartbeat is old, yet the nodes were alive and could not write. The
+//! leader tells the rescuer how long it has reached the database without
+//! interruption, and a node is dead only when it missed `dead_after` of
+//! that time (likewise a job overran only when `deadline_grace` of that
+//! time passed after its deadline).
 
 use std::time::Duration;
 
@@ -124,6 +132,17 @@ impl Rescuer {
 
     /// [`Rescuer::run_once`] with the database clock pinned to `now`.
     pub async fn run_once_at(&self, now: Option<DateTime<Utc>>) -> Result<Counts> {
+        self.run_once_reachable(now, None).await
+    }
+
+    /// [`Rescuer::run_once_at`] for a caller that has reached the database
+    /// without interruption for `reachable_for` (`None`: always): missed
+    /// heartbeats and overruns count only within that time.
+    pub async fn run_once_reachable(
+        &self,
+        now: Option<DateTime<Utc>>,
+        reachable_for: Option<Duration>,
+    ) -> Result<Counts> {
         let lease = self.lease.map(|node| LeaseGuard {
             role: super::ROLE,
             node,
@@ -138,6 +157,7 @@ impl Rescuer {
                 &self.config.backoff,
                 self.config.batch,
                 lease,
+                reachable_for,
             )
             .await?;
             for r in &rescued {
@@ -160,8 +180,13 @@ impl Rescuer {
             // Wake the stager: the retries may be due before its next poll.
             db::wakeups::notify_queues(&self.pool, &[db::wakeups::STAGER.to_string()]).await?;
         }
-        let removed =
-            db::nodes::delete_dead(&self.pool, now, self.config.dead_after, lease).await?;
+        // A node row goes only once its heartbeat could have been written
+        // for `dead_after` (its jobs would count as lost at once).
+        let removed = if reachable_for.is_none_or(|r| r >= self.config.dead_after) {
+            db::nodes::delete_dead(&self.pool, now, self.config.dead_after, lease).await?
+        } else {
+            Vec::new()
+        };
         for node in &removed {
             tracing::warn!(%node, "removed dead node");
         }

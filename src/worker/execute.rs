@@ -26,6 +26,7 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     let (queue, kind) = (job.queue.clone(), job.kind.clone());
     let started = std::time::Instant::now();
     let (id, token) = (job.id, job.claim_token);
+    let retry_in = env.config.backoff.delay(job.attempt);
     let signal = env.executions.insert(id, token);
     let outcome = attempt(&env, job, signal).instrument(span).await;
     env.executions.remove(id, token);
@@ -38,6 +39,7 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
         let (recorded, written) = oneshot::channel();
         let pending = Pending {
             outcome,
+            retry_in,
             recorded: Some(recorded),
         };
         if env.outcomes.send(pending).is_ok() {

@@ -44,6 +44,10 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
 /// Default time running jobs get to finish after a shutdown signal.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Time after the shutdown grace period for the last writes (the jobs
+/// handed back, resigning, deregistering); whatever is still unwritten
+/// then is abandoned.
+pub const SHUTDOWN_FINAL_WRITES: Duration = Duration::from_secs(5);
 /// Default attempt timeout when neither the job nor its task sets one.
 pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Default interval at which progress reports are written.
@@ -118,7 +122,10 @@ pub struct WorkerConfig {
     /// Node heartbeat interval. Default 5 s.
     pub heartbeat_interval: Duration,
     /// Time running jobs get to finish after shutdown is signalled; then
-    /// they are aborted and handed back. Default 30 s.
+    /// they are aborted and handed back. It also bounds the whole
+    /// shutdown: outcomes that cannot be written by its end (plus
+    /// [`SHUTDOWN_FINAL_WRITES`]), as while the database is down, are
+    /// abandoned and their jobs rescued later. Default 30 s.
     pub shutdown_grace: Duration,
     /// Attempt timeout when neither job nor task sets one. Default 30 min.
     pub job_timeout: Duration,
@@ -222,7 +229,9 @@ impl Worker {
 
     /// Runs until `shutdown` is cancelled, then stops claiming, lets running
     /// jobs finish for the grace period, hands the rest back, records every
-    /// outcome and deregisters.
+    /// outcome and deregisters. The grace period counts from the signal
+    /// and bounds it all: returns at most [`SHUTDOWN_FINAL_WRITES`] (and a
+    /// second to deregister) after it, even when the database is down.
     pub async fn run(self, shutdown: CancellationToken) -> Result<()> {
         let Worker {
             pool,
@@ -335,36 +344,71 @@ impl Worker {
             .collect();
 
         shutdown.cancelled().await;
-        tracing::info!(grace = ?config.shutdown_grace, "shutting down: no new claims; waiting for running jobs");
-        let grace = tokio::spawn({
-            let hard_stop = env.hard_stop.clone();
-            let grace = config.shutdown_grace;
+        let grace = config.shutdown_grace;
+        let deadline = tokio::time::Instant::now() + grace;
+        tracing::info!(
+            ?grace,
+            "shutting down: no new claims; waiting for running jobs"
+        );
+        // At the end of the grace period handlers are aborted and their jobs
+        // handed back, and an unreachable database is no longer waited for.
+        let timer = tokio::spawn({
+            let (hard_stop, give_up) = (env.hard_stop.clone(), give_up.clone());
             async move {
-                tokio::time::sleep(grace).await;
+                tokio::time::sleep_until(deadline).await;
                 hard_stop.cancel();
+                give_up.cancel();
             }
         });
-        for r in runners {
-            let _ = r.await;
-        }
-        grace.abort();
-        // Every execution has sent its outcome; let the completer finish.
+        let stuck: Vec<_> = runners
+            .iter()
+            .map(|r| r.abort_handle())
+            .chain([completer.abort_handle()])
+            .collect();
+        // The completer finishes once every execution has sent its outcome.
         drop(env);
-        let give_up_after = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(10)).await;
-            give_up.cancel();
-        });
-        let _ = completer.await;
-        give_up_after.abort();
+        let drained = tokio::time::timeout_at(deadline + SHUTDOWN_FINAL_WRITES, async {
+            for r in runners {
+                let _ = r.await;
+            }
+            let _ = completer.await;
+        })
+        .await;
+        if drained.is_err() {
+            tracing::error!(
+                "outcomes still unwritten at the end of the shutdown grace period; abandoned: \
+                 their jobs will be rescued and run again"
+            );
+            for task in stuck {
+                task.abort();
+            }
+        }
+        timer.abort();
         background.cancel();
-        let _ = tokio::join!(listener, heartbeat, progress, supervisor);
-        if let Some(m) = maintenance {
-            let _ = m.await;
+        let end = (deadline + SHUTDOWN_FINAL_WRITES)
+            .max(tokio::time::Instant::now() + Duration::from_secs(1));
+        let tasks: Vec<_> = [&listener, &heartbeat, &progress, &supervisor]
+            .into_iter()
+            .chain(maintenance.as_ref())
+            .map(|t| t.abort_handle())
+            .collect();
+        let stopped = tokio::time::timeout_at(end, async {
+            let _ = tokio::join!(listener, heartbeat, progress, supervisor);
+            if let Some(m) = maintenance {
+                let _ = m.await;
+            }
+            if let Err(e) = db::nodes::deregister(&pool, node).await {
+                tracing::warn!(error = %e, "could not deregister the node");
+            }
+            fast.close().await;
+        })
+        .await;
+        if stopped.is_err() {
+            tracing::warn!("could not deregister the node in time; it will be removed as dead");
+            for task in tasks {
+                task.abort();
+            }
         }
-        if let Err(e) = db::nodes::deregister(&pool, node).await {
-            tracing::warn!(error = %e, "could not deregister the node");
-        }
-        fast.close().await;
         tracing::info!("worker stopped");
         Ok(())
     }

@@ -24,6 +24,12 @@ pub struct ClaimedJob {
 /// `running` with `attempt + 1`, a fresh claim token and a deadline of now
 /// plus its timeout (the job's own, else the kind's entry in `timeouts`).
 ///
+/// A job made `available` with no attempts left (requeued by hand after it
+/// failed, or whose `max_attempts` was lowered) runs once more: its budget
+/// grows to `attempt + 1`. Under `jobs_attempt_within_max` the plain
+/// `attempt + 1` would fail the whole statement, and with it every claim of
+/// the queue, for as long as that one row stays first in line.
+///
 /// Why it is shaped this way: the MATERIALIZED CTE picks the rows once
 /// (an `UPDATE ... WHERE id IN (subquery)` may re-run the subquery and
 /// claim more than `limit`); `FOR UPDATE SKIP LOCKED` lets concurrent
@@ -56,6 +62,7 @@ pub async fn claim_available(
            UPDATE weir.jobs_live j
            SET state = 'running',
                attempt = j.attempt + 1,
+               max_attempts = greatest(j.max_attempts, j.attempt + 1),
                claim_token = gen_random_uuid(),
                node_id = $5,
                started_at = now(),

@@ -55,6 +55,13 @@ pub struct LeaseGuard<'a> {
 /// `lease`, nothing changes unless that lease is still held. `SKIP LOCKED`
 /// leaves jobs a worker is completing at this moment to the worker. A job
 /// going back to the queue drops the lost attempt's progress.
+///
+/// `reachable_for` is how long the caller has reached the database without
+/// interruption (`None`: take every age as it is). Only that time counts:
+/// a heartbeat, or the end of a deadline, older than its start is taken as
+/// made at its start, so nobody is declared dead, nor overrun, for what it
+/// could not write while the database (or the caller's connection) was
+/// down.
 #[allow(clippy::too_many_arguments)]
 pub async fn rescue_orphaned_running(
     db: impl PgExecutor<'_>,
@@ -64,18 +71,23 @@ pub async fn rescue_orphaned_running(
     backoff: &crate::backoff::Backoff,
     limit: i64,
     lease: Option<LeaseGuard<'_>>,
+    reachable_for: Option<std::time::Duration>,
 ) -> Result<Vec<Rescued>> {
     let rows = sqlx::query!(
         r#"WITH lost AS MATERIALIZED (
                SELECT j.id,
-                      (n.id IS NULL OR n.heartbeat_at < coalesce($1, now()) - make_interval(secs => $2))
+                      (n.id IS NULL
+                       OR greatest(n.heartbeat_at, coalesce($1, now()) - make_interval(secs => $10))
+                          < coalesce($1, now()) - make_interval(secs => $2))
                           AS worker_lost
                FROM weir.jobs_live j
                LEFT JOIN weir.nodes n ON n.id = j.node_id
                WHERE j.state = 'running'
                  AND (n.id IS NULL
-                      OR n.heartbeat_at < coalesce($1, now()) - make_interval(secs => $2)
-                      OR j.deadline < coalesce($1, now()) - make_interval(secs => $3))
+                      OR greatest(n.heartbeat_at, coalesce($1, now()) - make_interval(secs => $10))
+                         < coalesce($1, now()) - make_interval(secs => $2)
+                      OR greatest(j.deadline, coalesce($1, now()) - make_interval(secs => $10))
+                         < coalesce($1, now()) - make_interval(secs => $3))
                  AND ($7::uuid IS NULL OR EXISTS (
                       SELECT 1 FROM weir.leaders l
                       WHERE l.name = $8 AND l.node_id = $7 AND l.expires_at > now()))
@@ -112,6 +124,7 @@ pub async fn rescue_orphaned_running(
         lease.map(|l| l.node.0),
         lease.map(|l| l.role),
         crate::backoff::JITTER_SPAN,
+        reachable_for.map(|d| d.as_secs_f64()),
     )
     .fetch_all(db)
     .await?;
