@@ -901,14 +901,17 @@ CREATE TABLE weir.idempotency_keys (
     key text NOT NULL,
     job_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT idempotency_keys_key_valid CHECK (((length(key) >= 1) AND (length(key) <= 255)))
+    scope text NOT NULL,
+    fingerprint text,
+    CONSTRAINT idempotency_keys_key_valid CHECK (((length(key) >= 1) AND (length(key) <= 255))),
+    CONSTRAINT idempotency_keys_scope_valid CHECK (((length(scope) >= 1) AND (length(scope) <= 255)))
 );
 
 --
 -- Name: TABLE idempotency_keys; Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON TABLE weir.idempotency_keys IS 'Idempotency-Key header values of POST /v1/jobs and the job each created; honoured for 24 hours.';
+COMMENT ON TABLE weir.idempotency_keys IS 'Idempotency-Key header values of POST /v1/jobs, per caller, and the job each created; honoured for 24 hours, then deleted by the pruner.';
 
 --
 -- Name: COLUMN idempotency_keys.key; Type: COMMENT; Schema: weir; Owner: -
@@ -927,6 +930,18 @@ COMMENT ON COLUMN weir.idempotency_keys.job_id IS 'The job the first request wit
 --
 
 COMMENT ON COLUMN weir.idempotency_keys.created_at IS 'When the key was first used; honoured for 24 hours.';
+
+--
+-- Name: COLUMN idempotency_keys.scope; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.idempotency_keys.scope IS 'Whose key it is: ''token:'' and the SHA-256 of the caller''s bearer token in hex, or ''anonymous''.';
+
+--
+-- Name: COLUMN idempotency_keys.fingerprint; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.idempotency_keys.fingerprint IS 'SHA-256 (hex) of the first request with this key; the same key with another request is refused. NULL for keys recorded before fingerprints, which match any request.';
 
 --
 -- Name: jobs; Type: TABLE; Schema: weir; Owner: -
@@ -1537,7 +1552,7 @@ ALTER TABLE ONLY weir.followed_jobs
 --
 
 ALTER TABLE ONLY weir.idempotency_keys
-    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (key);
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
 --
 -- Name: leaders leaders_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
@@ -1566,6 +1581,18 @@ ALTER TABLE ONLY weir.queues
 
 ALTER TABLE ONLY weir.wakeups
     ADD CONSTRAINT wakeups_pkey PRIMARY KEY (node_id, queue);
+
+--
+-- Name: idempotency_keys_created_at_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX idempotency_keys_created_at_idx ON weir.idempotency_keys USING btree (created_at);
+
+--
+-- Name: INDEX idempotency_keys_created_at_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.idempotency_keys_created_at_idx IS 'Serves the pruner''s DELETE of records older than 24 hours.';
 
 --
 -- Name: jobs_id_idx; Type: INDEX; Schema: weir; Owner: -

@@ -167,6 +167,21 @@ pub struct ApiArgs {
     /// Largest request body, in bytes.
     #[arg(long, env = "WEIR_BODY_LIMIT_BYTES", default_value_t = 1024 * 1024)]
     pub body_limit_bytes: usize,
+    /// Requests following a job at once (?wait, event streams) per web
+    /// node; past it they answer 503 with Retry-After.
+    #[arg(long, env = "WEIR_MAX_FOLLOWERS", default_value_t = 1000)]
+    pub max_followers: usize,
+    /// Seconds after which an event stream ends (clients reconnect).
+    #[arg(long, env = "WEIR_STREAM_LIFETIME_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stream_lifetime_secs: u64,
+    /// Largest page of GET /v1/jobs, in bytes of JSON (a page always holds
+    /// one job).
+    #[arg(long, env = "WEIR_LIST_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub list_max_bytes: usize,
+    /// statement_timeout of the web node's statements, in milliseconds
+    /// (0: none).
+    #[arg(long, env = "WEIR_STATEMENT_TIMEOUT_MS", default_value_t = 30_000)]
+    pub statement_timeout_ms: u64,
 }
 
 impl ApiArgs {
@@ -183,6 +198,10 @@ impl ApiArgs {
                 .filter(|t| !t.is_empty())
                 .map(str::to_string)
                 .collect(),
+            max_followers: self.max_followers,
+            stream_lifetime: Duration::from_secs(self.stream_lifetime_secs),
+            list_max_bytes: self.list_max_bytes,
+            statement_timeout: Duration::from_millis(self.statement_timeout_ms),
             ..crate::api::ApiConfig::default()
         }
     }

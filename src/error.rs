@@ -24,6 +24,12 @@ pub enum Error {
     /// The job is not in a state that allows the operation.
     #[error("{0}")]
     Conflict(String),
+    /// An `Idempotency-Key` already used, by the same caller, for a request
+    /// with another body: a new request needs a new key.
+    #[error(
+        "this Idempotency-Key was already used with a different request; use a new key for a new request"
+    )]
+    IdempotencyKeyReused,
     /// Configuration that cannot be used.
     #[error("configuration: {0}")]
     Config(String),
@@ -88,6 +94,30 @@ pub fn constraint_message(constraint: &str) -> Option<&'static str> {
         .map(|(_, message)| *message)
 }
 
+/// Messages for the SQLSTATEs of values the database refuses (class 22,
+/// data exception) that a client can send.
+const VALUE_MESSAGES: &[(&str, &str)] = &[
+    ("22001", "a text value is too long"),
+    ("22003", "a number is out of range"),
+    ("22007", "a date or time is not valid"),
+    ("22008", "a date or time is out of range"),
+    ("22021", "text values may not contain NUL bytes"),
+    (
+        "22P05",
+        "JSON values may not contain the NUL character (\\u0000)",
+    ),
+    ("22P02", "a value is not in the form expected"),
+    ("22023", "a value is not valid here"),
+];
+
+/// The user-facing message for a SQLSTATE of a refused value, if it is one.
+pub fn value_message(sqlstate: &str) -> Option<&'static str> {
+    VALUE_MESSAGES
+        .iter()
+        .find(|(code, _)| *code == sqlstate)
+        .map(|(_, message)| *message)
+}
+
 /// What the database said, in its own words (without sqlx's prefix or the
 /// server's source line), with what to do where that is clear.
 fn database_message(err: &sqlx::Error) -> String {
@@ -128,13 +158,10 @@ impl From<sqlx::Error> for Error {
             if let Some(message) = db.constraint().and_then(constraint_message) {
                 return Error::InvalidJob(message.to_string());
             }
-            // Values the database rejects before any constraint: bad JSON
-            // text, numbers out of range, strings with NUL bytes.
-            if matches!(
-                db.code().as_deref(),
-                Some("22P02" | "22003" | "22021" | "22P05" | "22023")
-            ) {
-                return Error::InvalidJob(db.message().to_string());
+            // Values the database rejects before any constraint, in weir's
+            // words: the database's own text names its internals.
+            if let Some(message) = db.code().as_deref().and_then(value_message) {
+                return Error::InvalidJob(message.to_string());
             }
         }
         Error::Database(err)
@@ -151,6 +178,7 @@ impl Error {
                 | Error::UnknownNode(_)
                 | Error::NotFound(_)
                 | Error::Conflict(_)
+                | Error::IdempotencyKeyReused
         )
     }
 
@@ -159,6 +187,12 @@ impl Error {
     /// claimed and finished meanwhile). Retrying at once is right.
     pub fn is_serialization_failure(&self) -> bool {
         self.has_sqlstate("40001")
+    }
+
+    /// True for SQLSTATE 57014: a statement ran past `statement_timeout`
+    /// (or was cancelled). Trying again later may work.
+    pub fn is_statement_timeout(&self) -> bool {
+        self.has_sqlstate("57014")
     }
 
     /// True for a database error with SQLSTATE `code`.

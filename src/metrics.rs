@@ -3,7 +3,7 @@
 //! scrape time; counters count what this process did (its HTTP requests,
 //! its enqueues, the outcomes of its own worker when it runs one).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -27,6 +27,32 @@ type Labels = Vec<(&'static str, String)>;
 struct Registry {
     counters: BTreeMap<(&'static str, Labels), u64>,
     durations: BTreeMap<Labels, Histogram>,
+    /// The values of each label named in [`bounded`] seen so far.
+    seen: BTreeMap<&'static str, BTreeSet<String>>,
+}
+
+/// Most distinct values a label taken from clients' input (a job's kind or
+/// queue) keeps in the metrics; later values are counted as [`OTHER`].
+/// Every series costs memory for the life of the process and a line of
+/// every scrape, so nothing a client sends may add series without bound.
+pub const MAX_LABEL_VALUES: usize = 100;
+
+/// The label value that stands for every value past the bound.
+pub const OTHER: &str = "other";
+
+/// `value` if it is one of the first [`MAX_LABEL_VALUES`] distinct values
+/// of `label` this process has seen, else [`OTHER`].
+pub fn bounded(label: &'static str, value: &str) -> String {
+    let mut r = registry().lock().expect("metrics poisoned");
+    let seen = r.seen.entry(label).or_default();
+    if seen.contains(value) {
+        return value.to_string();
+    }
+    if seen.len() < MAX_LABEL_VALUES {
+        seen.insert(value.to_string());
+        return value.to_string();
+    }
+    OTHER.to_string()
 }
 
 fn registry() -> &'static Mutex<Registry> {

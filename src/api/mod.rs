@@ -13,8 +13,11 @@
 //!
 //! - [`problem`]: every error as `application/problem+json`;
 //! - [`ui`]: the dashboard at `/ui`, served from assets in the binary;
-//! - this file: assembly, auth, body limit, request metrics, serving.
+//! - [`guard`]: around every request: auth, cross-site refusal, body
+//!   limit, request metrics;
+//! - this file: settings, assembly, serving.
 
+pub mod guard;
 pub mod health;
 pub mod jobs;
 pub mod problem;
@@ -26,23 +29,33 @@ pub mod worker_api;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::http::{Method, StatusCode};
 use poem::listener::TcpListener;
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::auth::Bearer;
 use poem_openapi::{OpenApiService, SecurityScheme, Tags};
 use sqlx::PgPool;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Client;
+use crate::client::{Client, statement_timeout_pool};
 use crate::error::Result;
 use crate::follow::Followers;
-use problem::Problem;
+use problem::ApiError;
 
 /// Default cap of `?wait`.
 pub const DEFAULT_WAIT_CAP: Duration = Duration::from_secs(60);
 /// Default limit of a request body.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// Default limit of requests following jobs at once (`?wait`, events).
+pub const DEFAULT_MAX_FOLLOWERS: usize = 1000;
+/// Default lifetime of an event stream.
+pub const DEFAULT_STREAM_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// Default limit of a page of `GET /v1/jobs`, in bytes of JSON.
+pub const DEFAULT_LIST_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Default `statement_timeout` of the web node's statements.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+/// `Retry-After` of every 503, in seconds.
+pub const RETRY_AFTER_SECS: u64 = 1;
 
 /// Web node settings.
 #[derive(Debug, Clone)]
@@ -56,6 +69,19 @@ pub struct ApiConfig {
     /// A worker node whose heartbeat is older than this is not listed.
     /// Default 30 s.
     pub node_dead_after: Duration,
+    /// Requests following a job at once (`?wait`, event streams); past it,
+    /// 503 with `Retry-After`. Default 1,000.
+    pub max_followers: usize,
+    /// An event stream ends after this long (clients reconnect, and get
+    /// the current state first). Default 15 min.
+    pub stream_lifetime: Duration,
+    /// A page of `GET /v1/jobs` ends early (with `next_cursor`) before its
+    /// jobs pass this many bytes of JSON; it always holds one job. Default
+    /// 8 MiB.
+    pub list_max_bytes: usize,
+    /// `statement_timeout` of every statement the web node runs (zero:
+    /// none); one past it answers 503. Default 30 s.
+    pub statement_timeout: Duration,
 }
 
 impl Default for ApiConfig {
@@ -65,6 +91,10 @@ impl Default for ApiConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             tokens: Vec::new(),
             node_dead_after: Duration::from_secs(30),
+            max_followers: DEFAULT_MAX_FOLLOWERS,
+            stream_lifetime: DEFAULT_STREAM_LIFETIME,
+            list_max_bytes: DEFAULT_LIST_MAX_BYTES,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
         }
     }
 }
@@ -75,17 +105,42 @@ pub struct AppState {
     /// through the node's [`Followers`].
     pub client: Client,
     pub config: ApiConfig,
+    /// One permit per request following a job.
+    following: Arc<Semaphore>,
 }
 
 impl AppState {
     /// The state of a web node on `pool` whose follows go through
     /// `followers` (starts the grouping of enqueues on the current runtime).
+    /// Its statements run on a pool like `pool` with the configured
+    /// `statement_timeout`.
     pub fn new(pool: PgPool, followers: Arc<Followers>, config: ApiConfig) -> Arc<Self> {
+        let pool = statement_timeout_pool(&pool, config.statement_timeout);
+        Self::on_pool(pool, followers, config)
+    }
+
+    /// [`AppState::new`] on `pool` as it is.
+    fn on_pool(pool: PgPool, followers: Arc<Followers>, config: ApiConfig) -> Arc<Self> {
         Arc::new(AppState {
             client: Client::new(pool)
                 .with_grouped_enqueues()
                 .with_followers(followers),
+            following: Arc::new(Semaphore::new(config.max_followers)),
             config,
+        })
+    }
+
+    /// A permit to follow a job, held as long as the request follows it;
+    /// 503 when [`ApiConfig::max_followers`] requests already do.
+    pub fn follow_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.following.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                poem::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "this web node already follows {} jobs for clients; retry later",
+                    self.config.max_followers
+                ),
+            )
         })
     }
 }
@@ -193,137 +248,9 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
         .nest("/", api)
         .around(move |ep, req| {
             let config = config.clone();
-            async move { guard(ep, req, &config).await }
+            async move { guard::guard(ep, req, &config).await }
         })
         .catch_all_error(problem::catch_all)
-}
-
-/// Auth, body limit, request metrics and the request log line around
-/// every request.
-async fn guard<E: Endpoint>(
-    ep: std::sync::Arc<E>,
-    mut req: Request,
-    config: &ApiConfig,
-) -> poem::Result<Response> {
-    let path = req.uri().path().to_string();
-    if path == "/" && matches!(*req.method(), Method::GET | Method::HEAD) {
-        // The front door of a web node is its dashboard (Swagger UI is at
-        // /docs).
-        return Ok(poem::web::Redirect::see_other("/ui").into_response());
-    }
-    if path.starts_with("/v1") && !config.tokens.is_empty() && !authorized(&req, &config.tokens) {
-        let resp =
-            Problem::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token").into_response();
-        let mut resp = resp;
-        resp.headers_mut()
-            .insert("WWW-Authenticate", "Bearer".parse().expect("static header"));
-        record(req.method(), &path, resp.status());
-        return Ok(resp);
-    }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let declared = req
-            .headers()
-            .get("content-length")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        // Built only when refused: most requests never need it.
-        let too_large = || {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is over the limit of {} bytes",
-                    config.body_limit
-                ),
-            )
-            .into_response()
-        };
-        if declared.is_some_and(|n| n > config.body_limit) {
-            record(req.method(), &path, StatusCode::PAYLOAD_TOO_LARGE);
-            return Ok(too_large());
-        }
-        match req.take_body().into_bytes_limit(config.body_limit).await {
-            Ok(bytes) => req.set_body(bytes),
-            Err(_) => {
-                record(req.method(), &path, StatusCode::PAYLOAD_TOO_LARGE);
-                return Ok(too_large());
-            }
-        }
-    }
-    let method = req.method().clone();
-    let started = std::time::Instant::now();
-    let resp = match ep.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => problem::catch_all(e).await,
-    };
-    // One line per request at debug (`RUST_LOG=weir=debug`): at thousands of
-    // enqueues a second, an info line each would cost more than the work.
-    tracing::debug!(
-        %method,
-        path,
-        status = resp.status().as_u16(),
-        ms = started.elapsed().as_secs_f64() * 1e3,
-        "request"
-    );
-    record(&method, &path, resp.status());
-    Ok(resp)
-}
-
-/// Constant-time comparison of the presented token with each configured one.
-fn authorized(req: &Request, tokens: &[String]) -> bool {
-    let Some(presented) = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    let mut ok = false;
-    for token in tokens {
-        ok |= constant_time_eq(presented.as_bytes(), token.as_bytes());
-    }
-    ok
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Counts a request by route template (ids replaced) and status.
-fn record(method: &Method, path: &str, status: StatusCode) {
-    let route = route_template(path);
-    crate::metrics::inc(
-        "weir_http_requests_total",
-        &[
-            ("method", method.as_str()),
-            ("route", &route),
-            ("status", status.as_str()),
-        ],
-    );
-}
-
-/// `/v1/jobs/<uuid>/cancel` → `/v1/jobs/{id}/cancel`, keeping label sets small.
-fn route_template(path: &str) -> String {
-    let parts: Vec<&str> = path.split('/').collect();
-    let mut out = Vec::with_capacity(parts.len());
-    for (i, p) in parts.iter().enumerate() {
-        let templated = match (i, parts.get(1), parts.get(2)) {
-            (3, Some(&"v1"), Some(&"jobs")) if *p != "batch" => "{id}",
-            (3, Some(&"v1"), Some(&"queues")) => "{name}",
-            _ => p,
-        };
-        out.push(templated);
-    }
-    if !matches!(
-        parts.get(1),
-        Some(&"v1" | &"docs" | &"ui" | &"healthz" | &"readyz" | &"metrics" | &"openapi.json")
-    ) {
-        return "other".into();
-    }
-    out.join("/")
 }
 
 /// Serves `app` on `bind` until `shutdown`.
@@ -333,8 +260,14 @@ pub async fn serve(
     bind: &str,
     shutdown: CancellationToken,
 ) -> Result<()> {
+    // Every statement of the node, re-reads of followed jobs included, on
+    // one pool with the statement timeout; the caller's handle goes (its
+    // connections close with the last one).
+    let timed = statement_timeout_pool(&pool, config.statement_timeout);
+    drop(pool);
+    let pool = timed;
     let followers = Followers::start(pool.clone(), shutdown.clone()).await?;
-    let state = AppState::new(pool, followers, config);
+    let state = AppState::on_pool(pool, followers, config);
     let server = poem::Server::new(TcpListener::bind(bind.to_string()));
     let shutdown_signal = shutdown.clone();
     server

@@ -87,6 +87,16 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
             }
             Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            e @ Error::IdempotencyKeyReused => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+            }
+            e if e.is_statement_timeout() => {
+                tracing::warn!(error = %e, "statement timed out");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database did not answer in time; retry later",
+                )
+            }
             e if e.is_connection_failure() => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::new(
@@ -191,10 +201,11 @@ fn type_words(s: &str) -> String {
 
 /// Implements [`ProblemResponse`] for an operation's response enum. The
 /// enum lists `NotFound` / `Conflict` variants (named in the macro call)
-/// where the operation can answer them, and always `ClientError` (4XX) and
+/// where the operation can answer them, a 503 variant with `Retry-After`
+/// (after `busy =>`) where it has one, and always `ClientError` (4XX) and
 /// `ServerError` (5XX).
 macro_rules! problem_response {
-    ($ty:ident $(, $status:ident => $variant:ident)* $(,)?) => {
+    ($ty:ident $(, $status:ident => $variant:ident)* $(; busy => $busy:ident)? $(,)?) => {
         impl $crate::api::problem::ProblemResponse for $ty {
             fn from_problem(
                 status: ::poem::http::StatusCode,
@@ -205,6 +216,14 @@ macro_rules! problem_response {
                         return $ty::$variant(::poem_openapi::payload::Json(problem));
                     }
                 )*
+                $(
+                    if status == ::poem::http::StatusCode::SERVICE_UNAVAILABLE {
+                        return $ty::$busy(
+                            ::poem_openapi::payload::Json(problem),
+                            $crate::api::RETRY_AFTER_SECS,
+                        );
+                    }
+                )?
                 if status.is_client_error() {
                     $ty::ClientError(status, ::poem_openapi::payload::Json(problem))
                 } else {

@@ -96,7 +96,7 @@ pub enum QueueActionResponse {
     /// The queue as it is now.
     #[oai(status = 200)]
     Ok(Json<QueueDto>),
-    /// Invalid queue name (400); auth (401).
+    /// Invalid queue name (400); auth (401); a cross-site request from a browser without a token (403).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
     /// The database is unavailable (503) or an internal error (500).

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use sqlx::{Acquire, PgExecutor, Postgres};
 
 use super::Client;
+use super::idempotency::IdempotencyKey;
 use crate::db;
 use crate::error::{Error, Result};
 use crate::job::{Enqueued, Job, JobId, NewJob};
@@ -35,43 +36,53 @@ impl Client {
 
     /// Enqueues `job` and answers it as stored, as `POST /v1/jobs` does.
     /// With a `unique_key` held by a live job, answers that job. With an
-    /// `idempotency_key` (1 to 255 characters) that created a job in the
-    /// last 24 hours, answers that job, even if it has finished since; the
-    /// key and the job are committed together.
-    pub async fn submit(&self, job: NewJob, idempotency_key: Option<&str>) -> Result<Submitted> {
+    /// idempotency key that created a job in the last 24 hours in the same
+    /// scope, answers that job, even if it has finished since, when the
+    /// request is the same one ([`Error::IdempotencyKeyReused`] when it is
+    /// not); the key and the job are committed together.
+    pub async fn submit(
+        &self,
+        job: NewJob,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Submitted> {
         let job = checked_args(&job)?;
-        if let Some(key) = idempotency_key
-            && (key.is_empty() || key.len() > 255)
-        {
-            return Err(Error::InvalidArgument(
-                "Idempotency-Key must be 1 to 255 characters".into(),
-            ));
+        if let Some(key) = idempotency {
+            key.check()?;
         }
-        if let (Some(grouped), None, None) = (&self.grouped, idempotency_key, &job.unique_key) {
+        if let (Some(grouped), None, None) = (&self.grouped, idempotency, &job.unique_key) {
             // Grouped with concurrent submits into one INSERT, which returns
             // the row (no second read).
             let job = grouped.enqueue(job).await?;
             return Ok(Submitted { job, created: true });
         }
-        let enqueued = match idempotency_key {
+        let enqueued = match idempotency {
             None => enqueue_in(&self.pool, &job).await?,
-            Some(key) => loop {
-                if let Some(id) = db::idempotency::find(&self.pool, key).await? {
-                    let job = self.job(id).await?;
-                    return Ok(Submitted {
-                        job,
-                        created: false,
-                    });
+            Some(key) => {
+                let fingerprint = key.fingerprint_of(&job)?;
+                let (scope, key) = (key.scope.as_str(), key.key.as_str());
+                loop {
+                    if let Some(first) = db::idempotency::find(&self.pool, scope, key).await? {
+                        if first.fingerprint.is_some_and(|f| f != fingerprint) {
+                            return Err(Error::IdempotencyKeyReused);
+                        }
+                        let job = self.job(first.job_id).await?;
+                        return Ok(Submitted {
+                            job,
+                            created: false,
+                        });
+                    }
+                    let mut tx = self.pool.begin().await?;
+                    let enqueued = enqueue_in(&mut *tx, &job).await?;
+                    if db::idempotency::record(&mut *tx, scope, key, &fingerprint, enqueued.id)
+                        .await?
+                    {
+                        tx.commit().await?;
+                        break enqueued;
+                    }
+                    // A concurrent request with this key won: answer its job.
+                    tx.rollback().await?;
                 }
-                let mut tx = self.pool.begin().await?;
-                let enqueued = enqueue_in(&mut *tx, &job).await?;
-                if db::idempotency::record(&mut *tx, key, enqueued.id).await? {
-                    tx.commit().await?;
-                    break enqueued;
-                }
-                // A concurrent request with this key won: answer its job.
-                tx.rollback().await?;
-            },
+            }
         };
         Ok(Submitted {
             job: self.job(enqueued.id).await?,
@@ -151,6 +162,9 @@ pub async fn enqueue_many_in<'a>(
     db: impl Acquire<'a, Database = Postgres>,
     jobs: &[NewJob],
 ) -> Result<Vec<Job>> {
+    for job in jobs {
+        check_values(job)?;
+    }
     let fixed;
     let jobs = if jobs.iter().all(|j| j.args.is_object()) {
         jobs
@@ -166,8 +180,10 @@ pub async fn enqueue_many_in<'a>(
     db::jobs::insert_many_with_ids(&mut *conn, &ids, jobs).await
 }
 
-/// `job` with `null` args made `{}`; args that are not an object refused.
+/// `job` with `null` args made `{}`; args that are not an object, text
+/// with NUL bytes and a `run_at` outside RFC 3339's years refused.
 fn checked_args(job: &NewJob) -> Result<NewJob> {
+    check_values(job)?;
     let args = if job.args.is_null() {
         serde_json::json!({})
     } else {
@@ -180,4 +196,28 @@ fn checked_args(job: &NewJob) -> Result<NewJob> {
         args,
         ..job.clone()
     })
+}
+
+/// Values the database would refuse with its own words, refused in weir's.
+fn check_values(job: &NewJob) -> Result<()> {
+    let texts = [
+        ("kind", Some(job.kind.as_str())),
+        ("queue", job.queue.as_deref()),
+        ("unique_key", job.unique_key.as_deref()),
+    ];
+    for (what, text) in texts {
+        if text.is_some_and(|t| t.contains('\0')) {
+            return Err(Error::InvalidJob(format!(
+                "{what}: text values may not contain NUL bytes"
+            )));
+        }
+    }
+    if let Some(at) = job.run_at
+        && !(0..=9999).contains(&chrono::Datelike::year(&at))
+    {
+        return Err(Error::InvalidJob(
+            "run_at must be a time in the years 0000 to 9999".into(),
+        ));
+    }
+    Ok(())
 }

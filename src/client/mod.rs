@@ -8,9 +8,11 @@
 //! - `ops.rs`: reads, lists, transitions, queues and workers.
 //! - `coalesce.rs`: concurrent single enqueues grouped into one INSERT.
 //! - `worker_api.rs`: the worker API for workers in any language.
+//! - `idempotency.rs`: idempotency keys, their scope and fingerprint.
 
 mod coalesce;
 mod enqueue;
+mod idempotency;
 mod ops;
 mod worker_api;
 
@@ -18,6 +20,7 @@ pub use crate::db::jobs::{CancelOutcome, ListFilter};
 pub use crate::db::nodes::NodeRow as WorkerNode;
 pub use crate::db::queues::QueueStats;
 pub use enqueue::{Submitted, enqueue_in, enqueue_many_in};
+pub use idempotency::{ANONYMOUS, IdempotencyKey, fingerprint};
 pub use ops::{JobPage, MAX_PAGE};
 pub use worker_api::ExternalClaim;
 
@@ -88,6 +91,18 @@ impl Client {
     pub fn with_grouped_enqueues(self) -> Self {
         Client {
             grouped: Some(Arc::new(coalesce::Coalescer::start(self.pool.clone()))),
+            ..self
+        }
+    }
+
+    /// Runs every statement of this client with `statement_timeout` set to
+    /// `timeout` (a statement still running then is cancelled, SQLSTATE
+    /// 57014), on a pool of its own with `pool`'s size and options: for a
+    /// web node, whose statements answer requests. Call it before
+    /// [`Client::with_grouped_enqueues`].
+    pub fn with_statement_timeout(self, timeout: Duration) -> Self {
+        Client {
+            pool: statement_timeout_pool(&self.pool, timeout),
             ..self
         }
     }
@@ -174,4 +189,11 @@ impl Client {
             }
         }
     }
+}
+
+/// A pool on the same server as `pool`, of the same size and options, whose
+/// statements are cancelled past `timeout` (`statement_timeout`; zero:
+/// never). Connections open as they are needed.
+pub fn statement_timeout_pool(pool: &PgPool, timeout: Duration) -> PgPool {
+    crate::db::with_statement_timeout(pool, timeout)
 }

@@ -39,6 +39,8 @@ impl Client {
                 "limit must be between 1 and {MAX_PAGE}"
             )));
         }
+        no_nul("queue", filter.queue.as_deref().unwrap_or(""))?;
+        no_nul("kind", filter.kind.as_deref().unwrap_or(""))?;
         let mut jobs = db::jobs::list(&self.pool, filter, limit + 1).await?;
         let more = jobs.len() as i64 > limit;
         jobs.truncate(limit as usize);
@@ -54,14 +56,14 @@ impl Client {
     /// told to stop ([`CancelOutcome::CancelRequested`]); finished →
     /// [`Error::Conflict`]. Answers the outcome and the job as it is now.
     pub async fn cancel(&self, id: JobId) -> Result<(CancelOutcome, Job)> {
-        let outcome = db::jobs::cancel(&self.pool, id).await?;
+        let outcome = retry_serialization(|| db::jobs::cancel(&self.pool, id)).await?;
         Ok((outcome, self.job(id).await?))
     }
 
     /// Sends a `failed` or `cancelled` job back to `available` (errors kept,
     /// result cleared) and answers it; other states → [`Error::Conflict`].
     pub async fn retry(&self, id: JobId) -> Result<Job> {
-        db::jobs::retry(&self.pool, id).await?;
+        retry_serialization(|| db::jobs::retry(&self.pool, id)).await?;
         self.job(id).await
     }
 
@@ -82,6 +84,7 @@ impl Client {
 
     /// Stops claiming from `queue` on every node, and answers its stats.
     pub async fn pause_queue(&self, queue: &str) -> Result<QueueStats> {
+        no_nul("queue", queue)?;
         db::queues::pause(&self.pool, queue).await?;
         self.queue(queue).await
     }
@@ -89,6 +92,7 @@ impl Client {
     /// Starts claiming from `queue` again on every node (idle workers are
     /// woken), and answers its stats.
     pub async fn resume_queue(&self, queue: &str) -> Result<QueueStats> {
+        no_nul("queue", queue)?;
         db::queues::resume(&self.pool, queue).await?;
         self.queue(queue).await
     }
@@ -115,4 +119,42 @@ impl Client {
     pub async fn notification_queue_usage(&self) -> Result<f64> {
         db::notification_queue_usage(&self.pool).await
     }
+}
+
+/// Tries of a transition that loses a race with a concurrent one.
+const SERIALIZATION_TRIES: u32 = 5;
+
+/// Runs `op` again (at most [`SERIALIZATION_TRIES`] times in all) while
+/// it fails with a serialization failure: a row lock that found the job
+/// already moved to another partition by a concurrent transition (two
+/// cancels of one queued job, a cancel racing a claim). The next try sees
+/// the job as it is now and answers accordingly (often a conflict).
+async fn retry_serialization<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut tries = 1;
+    loop {
+        match op().await {
+            Err(e) if e.is_serialization_failure() && tries < SERIALIZATION_TRIES => {
+                tries += 1;
+                // A short, jittered pause lets the winner commit.
+                let ms = fastrand::u64(1..=5 * u64::from(tries));
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Refuses a text value with a NUL byte before it reaches the database
+/// (which cannot store one), in weir's words.
+pub(super) fn no_nul(what: &str, value: &str) -> Result<()> {
+    if value.contains('\0') {
+        return Err(Error::InvalidArgument(format!(
+            "{what}: text values may not contain NUL bytes"
+        )));
+    }
+    Ok(())
 }

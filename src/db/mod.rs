@@ -89,6 +89,18 @@ pub fn async_commit_pool(pool: &PgPool, size: u32) -> PgPool {
         .connect_lazy_with(options)
 }
 
+/// A pool on the same server as `pool`, with its settings, whose sessions
+/// cancel any statement running longer than `timeout`
+/// (`statement_timeout`; zero: never): the web node's, so that a request
+/// never holds a connection for long. Connections open as they are needed.
+pub fn with_statement_timeout(pool: &PgPool, timeout: std::time::Duration) -> PgPool {
+    let ms = timeout.as_millis().to_string();
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", ms.as_str())]);
+    pool.options().clone().connect_lazy_with(options)
+}
+
 /// A connection of `pool`'s, kept apart from it, that LISTENs on
 /// `channel`: returns once LISTEN is active.
 pub async fn listen(pool: &PgPool, channel: &str) -> Result<sqlx::postgres::PgListener> {

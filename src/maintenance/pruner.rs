@@ -89,7 +89,8 @@ impl Pruner {
         &self.config
     }
 
-    /// Drops every day partition whose range ended before now - retention.
+    /// Drops every day partition whose range ended before now - retention,
+    /// and the idempotency keys past their 24 hours.
     pub async fn run_once(&self) -> Result<Counts> {
         self.run_once_at(None).await
     }
@@ -97,6 +98,7 @@ impl Pruner {
     /// [`Pruner::run_once`] with the database clock pinned to `now`.
     pub async fn run_once_at(&self, now: Option<DateTime<Utc>>) -> Result<Counts> {
         let mut counts = Counts::default();
+        db::idempotency::delete_expired(&self.pool, now).await?;
         let old =
             db::jobs::finished_partitions_ended_before(&self.pool, now, self.config.retention)
                 .await?;

@@ -20,6 +20,11 @@ use super::supervisor::{StopReason, StopSignal};
 use crate::db::jobs::{ClaimedJob, Failure, Success};
 use crate::task::{JobContext, JobError};
 
+/// Largest result a handler may return, in bytes of JSON: a larger one
+/// fails the job (retrying would redo the work for the same result)
+/// instead of being stored, read back by every client and listed.
+pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
+
 pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
     env.running.fetch_add(1, Ordering::Relaxed);
@@ -80,6 +85,10 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
     let mut task = tokio::spawn(handler.in_current_span());
     let from_handler = |joined: Result<Result<serde_json::Value, JobError>, JoinError>| match joined
     {
+        Ok(Ok(result)) if result.to_string().len() > MAX_RESULT_BYTES => fail(
+            format!("the handler's result is over the limit of {MAX_RESULT_BYTES} bytes of JSON"),
+            true,
+        ),
         Ok(Ok(result)) => Outcome::Succeeded(Success {
             id: job.id,
             token: job.claim_token,

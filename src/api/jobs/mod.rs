@@ -3,11 +3,14 @@
 //!
 //! - `types.rs`: the job object, request and event bodies;
 //! - `responses.rs`: each operation's answers;
+//! - `list.rs`: what a page of the list holds;
 //! - this file: the operations.
 
+mod list;
 mod responses;
 mod types;
 
+use list::Include;
 pub use responses::*;
 pub use types::*;
 
@@ -22,8 +25,8 @@ use poem_openapi::payload::{EventStream, Json};
 use uuid::Uuid;
 
 use super::problem::{ApiError, respond};
-use super::{ApiAuth, ApiTags, AppState};
-use crate::client::{CancelOutcome, ListFilter};
+use super::{ApiAuth, ApiTags, AppState, BearerToken};
+use crate::client::{ANONYMOUS, CancelOutcome, IdempotencyKey, ListFilter};
 use crate::error::Error;
 use crate::job::{Job, JobId};
 
@@ -38,15 +41,24 @@ fn location(id: Uuid) -> String {
 impl JobsApi {
     async fn enqueue_one(
         &self,
+        auth: &ApiAuth,
         req: EnqueueRequest,
         idempotency_key: Option<String>,
     ) -> Result<EnqueueResponse, ApiError> {
+        // The key is the caller's and bound to this body (as sent, before
+        // `delay_seconds` becomes a time).
+        let idempotency = idempotency_key.map(|key| {
+            let scope = match auth {
+                ApiAuth::Bearer(BearerToken(b)) if !self.state.config.tokens.is_empty() => {
+                    IdempotencyKey::token_scope(&b.token)
+                }
+                _ => ANONYMOUS.to_string(),
+            };
+            let body = poem_openapi::types::ToJSON::to_json(&req).unwrap_or_default();
+            IdempotencyKey::new(key).scoped(scope).bound_to(&body)
+        });
         let job = req.into_new_job()?;
-        let submitted = self
-            .state
-            .client
-            .submit(job, idempotency_key.as_deref())
-            .await?;
+        let submitted = self.state.client.submit(job, idempotency.as_ref()).await?;
         let job = submitted.job;
         if submitted.created {
             count_enqueued(&job.queue, &job.kind);
@@ -58,10 +70,13 @@ impl JobsApi {
     }
 }
 
+/// Counts an enqueue by queue and kind, both bounded: clients choose them.
 fn count_enqueued(queue: &str, kind: &str) {
+    let queue = crate::metrics::bounded("queue", queue);
+    let kind = crate::metrics::bounded("kind", kind);
     crate::metrics::inc(
         "weir_jobs_enqueued_total",
-        &[("queue", queue), ("kind", kind)],
+        &[("queue", &queue), ("kind", &kind)],
     );
 }
 
@@ -77,18 +92,21 @@ impl JobsApi {
     ///
     /// Answers at once with the job (201 and `Location`). With a
     /// `unique_key` held by a live job, answers that job (200). With an
-    /// `Idempotency-Key` header seen in the last 24 hours, answers the job
-    /// the first request created (200), even if it has finished since.
+    /// `Idempotency-Key` header the same caller (bearer token) sent in the
+    /// last 24 hours with the same body, answers the job the first request
+    /// created (200), even if it has finished since; with another body,
+    /// 422.
     #[oai(path = "/v1/jobs", method = "post", operation_id = "enqueue_job")]
     async fn enqueue(
         &self,
-        _auth: ApiAuth,
+        auth: ApiAuth,
         body: Json<EnqueueRequest>,
-        /// Makes the request safe to repeat for 24 hours.
+        /// Makes the request safe to repeat for 24 hours. Keys are the
+        /// caller's own (per bearer token) and bound to the request body.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
     ) -> EnqueueResponse {
-        self.enqueue_one(body.0, idempotency_key.0)
+        self.enqueue_one(&auth, body.0, idempotency_key.0)
             .await
             .unwrap_or_else(respond)
     }
@@ -136,6 +154,8 @@ impl JobsApi {
     /// With `wait=N`, holds the request until the job is terminal or N
     /// seconds pass (capped at the server's limit, 60 s by default), woken
     /// by the database's notification, and answers the job as it is then.
+    /// A web node follows a limited number of jobs at once for its
+    /// clients: past it, a wait answers 503 with `Retry-After`.
     #[oai(path = "/v1/jobs/:id", method = "get", operation_id = "get_job")]
     async fn get(
         &self,
@@ -153,6 +173,7 @@ impl JobsApi {
             if wait.is_zero() {
                 return Ok(self.state.client.job(id).await?);
             }
+            let _permit = self.state.follow_permit()?;
             let mut follow = self.state.client.follow(id).await?;
             Ok(follow.finished(wait).await?)
         }
@@ -167,8 +188,10 @@ impl JobsApi {
     ///
     /// Server-Sent Events: the current state first, then one event per
     /// progress report (coalesced, a few per second at most) and per state
-    /// change, ending after the terminal state. Each event's `data` is a
-    /// `JobEvent`.
+    /// change, ending after the terminal state, or when the server's stream
+    /// lifetime (15 min by default) has passed: reconnect then. Each
+    /// event's `data` is a `JobEvent`. Past the web node's limit of
+    /// followed jobs, 503 with `Retry-After`.
     #[oai(
         path = "/v1/jobs/:id/events",
         method = "get",
@@ -181,10 +204,12 @@ impl JobsApi {
         id: Path<String>,
     ) -> JobEventsResponse {
         let follow = async {
-            let mut follow = self.state.client.follow(parse_id(&id.0)?).await?;
+            let id = parse_id(&id.0)?;
+            let permit = self.state.follow_permit()?;
+            let mut follow = self.state.client.follow(id).await?;
             // The current state first, at once (404 if there is no such job).
             let first = follow.changed(Duration::ZERO).await?;
-            Ok::<_, ApiError>((follow, first))
+            Ok::<_, ApiError>(((follow, permit), first))
         };
         let (follow, first) = match follow.await {
             Ok(v) => v,
@@ -192,7 +217,7 @@ impl JobsApi {
         };
         let rest = futures_util::stream::unfold(
             (follow, first.clone()),
-            |(mut follow, last)| async move {
+            |((mut follow, permit), last)| async move {
                 if last.state.is_terminal() {
                     return None;
                 }
@@ -214,12 +239,13 @@ impl JobsApi {
                         break (JobEventType::Progress, job);
                     }
                 };
-                Some((event(ty, job.clone()), (follow, job)))
+                Some((event(ty, job.clone()), ((follow, permit), job)))
             },
         );
         let stream =
             futures_util::stream::once(std::future::ready(event(JobEventType::State, first)))
-                .chain(rest);
+                .chain(rest)
+                .take_until(tokio::time::sleep(self.state.config.stream_lifetime));
         JobEventsResponse::Ok(
             EventStream::new(stream.boxed())
                 .keep_alive(Duration::from_secs(15))
@@ -241,8 +267,12 @@ impl JobsApi {
     ///
     /// Newest first, filtered by `state`, `queue` and `kind`. Pages are
     /// keyset-paginated: pass `next_cursor` as `cursor`; jobs enqueued
-    /// meanwhile never shift later pages.
+    /// meanwhile never shift later pages. Jobs are listed without `args`
+    /// and `result` unless `include` asks for them. A page ends early, with
+    /// `next_cursor`, before its jobs pass the server's size limit (8 MiB
+    /// of JSON by default).
     #[oai(path = "/v1/jobs", method = "get", operation_id = "list_jobs")]
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         _auth: ApiAuth,
@@ -254,8 +284,12 @@ impl JobsApi {
         limit: Query<Option<i64>>,
         /// The `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// Fields left out of listed jobs unless named here, comma-separated:
+        /// `args`, `result`.
+        include: Query<Option<String>>,
     ) -> ListJobsResponse {
         let result: Result<JobListDto, ApiError> = async {
+            let include = Include::parse(include.0.as_deref())?;
             let before = match cursor.0.as_deref() {
                 None | Some("") => None,
                 Some(c) => Some(
@@ -271,10 +305,7 @@ impl JobsApi {
                 before,
             };
             let page = self.state.client.jobs(&filter, limit).await?;
-            Ok(JobListDto {
-                jobs: page.jobs.into_iter().map(Into::into).collect(),
-                next_cursor: page.next_cursor.map(|id| id.to_string()),
-            })
+            Ok(include.page(page, self.state.config.list_max_bytes))
         }
         .await;
         match result {

@@ -23,10 +23,12 @@ pub enum EnqueueResponse {
     /// was used within 24 h: that job.
     #[oai(status = 200)]
     Existing(Json<JobDto>),
-    /// Invalid values (e.g. `args` not an object, both `run_at` and `delay_seconds`).
+    /// Invalid values (e.g. `args` not an object, both `run_at` and
+    /// `delay_seconds`), or an `Idempotency-Key` this caller already used
+    /// with another body.
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
-    /// Malformed JSON, wrong types, unknown fields (400); missing or wrong token (401); body over the limit (413).
+    /// Malformed JSON, wrong types, unknown fields (400); missing or wrong token (401); a cross-site request from a browser without a token (403); body over the limit (413).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
     /// The database is unavailable (503) or an internal error (500).
@@ -45,7 +47,7 @@ pub enum EnqueueBatchResponse {
     /// A job of the batch is invalid; nothing was enqueued.
     #[oai(status = 422, content_type = "application/problem+json")]
     Invalid(Json<Problem>),
-    /// Malformed JSON, wrong types, unknown fields, more than 1,000 jobs (400); auth (401); size (413).
+    /// Malformed JSON, wrong types, unknown fields, more than 1,000 jobs (400); auth (401); cross-site (403); size (413).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
     /// The database is unavailable (503) or an internal error (500).
@@ -67,11 +69,16 @@ pub enum GetJobResponse {
     /// Malformed id or parameter (400); auth (401).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
+    /// The web node already follows as many jobs as it may for its
+    /// clients, or the database is unavailable: retry after `Retry-After`
+    /// seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Busy(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// The database is unavailable (503) or an internal error (500).
     #[oai(status_range = "5XX", content_type = "application/problem+json")]
     ServerError(StatusCode, Json<Problem>),
 }
-problem_response!(GetJobResponse, NOT_FOUND => NotFound);
+problem_response!(GetJobResponse, NOT_FOUND => NotFound; busy => Busy);
 
 type EventStreamBody = EventStream<BoxStream<'static, JobEventDto>>;
 
@@ -89,11 +96,16 @@ pub enum JobEventsResponse {
     /// Malformed id (400); auth (401).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
+    /// The web node already follows as many jobs as it may for its
+    /// clients, or the database is unavailable: retry after `Retry-After`
+    /// seconds.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Busy(Json<Problem>, #[oai(header = "Retry-After")] u64),
     /// The database is unavailable (503) or an internal error (500).
     #[oai(status_range = "5XX", content_type = "application/problem+json")]
     ServerError(StatusCode, Json<Problem>),
 }
-problem_response!(JobEventsResponse, NOT_FOUND => NotFound);
+problem_response!(JobEventsResponse, NOT_FOUND => NotFound; busy => Busy);
 
 /// Answers of `GET /v1/jobs`.
 #[derive(ApiResponse)]
@@ -127,7 +139,7 @@ pub enum CancelJobResponse {
     /// The job already finished.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
-    /// Malformed id (400); auth (401).
+    /// Malformed id (400); auth (401); a cross-site request from a browser without a token (403).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
     /// The database is unavailable (503) or an internal error (500).
@@ -149,7 +161,7 @@ pub enum RetryJobResponse {
     /// The job is neither `failed` nor `cancelled`, or its `unique_key` is taken.
     #[oai(status = 409, content_type = "application/problem+json")]
     Conflict(Json<Problem>),
-    /// Malformed id (400); auth (401).
+    /// Malformed id (400); auth (401); a cross-site request from a browser without a token (403).
     #[oai(status_range = "4XX", content_type = "application/problem+json")]
     ClientError(StatusCode, Json<Problem>),
     /// The database is unavailable (503) or an internal error (500).

@@ -94,8 +94,10 @@ pub struct JobDto {
     /// Name of the handler.
     pub kind: String,
     pub queue: String,
-    /// The handler's arguments (a JSON object).
-    pub args: serde_json::Value,
+    /// The handler's arguments (a JSON object). Left out of
+    /// `GET /v1/jobs` pages unless `include=args`.
+    #[oai(skip_serializing_if_is_none)]
+    pub args: Option<serde_json::Value>,
     /// Higher runs first.
     pub priority: i16,
     pub state: JobStateDto,
@@ -113,7 +115,8 @@ pub struct JobDto {
     pub finished_at: Option<DateTime<Utc>>,
     #[oai(skip_serializing_if_is_none)]
     pub progress: Option<ProgressDto>,
-    /// What the handler returned (succeeded jobs).
+    /// What the handler returned (succeeded jobs). Left out of
+    /// `GET /v1/jobs` pages unless `include=result`.
     #[oai(skip_serializing_if_is_none)]
     pub result: Option<serde_json::Value>,
     /// One entry per failed attempt.
@@ -134,7 +137,7 @@ impl From<Job> for JobDto {
             id: j.id.0,
             kind: j.kind,
             queue: j.queue,
-            args: j.args,
+            args: Some(j.args),
             priority: j.priority,
             state: j.state.into(),
             attempt: j.attempt,
