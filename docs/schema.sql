@@ -118,7 +118,8 @@ COMMENT ON DOMAIN weir.job_timeout_seconds IS 'weir.jobs.timeout_seconds: positi
 --
 
 CREATE FUNCTION weir.cancel_job(job_id uuid) RETURNS text
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
 DECLARE
     current weir.job_state;
@@ -154,78 +155,35 @@ END $$;
 COMMENT ON FUNCTION weir.cancel_job(job_id uuid) IS 'Cancels a job. Returns cancelled (it was queued) or cancel_requested (it is running: its worker stops the handler and records cancelled). Raises P0002 for an unknown id, 55000 for a finished job.';
 
 --
--- Name: claim(uuid, text, text[], integer); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: create_roles(); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer DEFAULT 1) RETURNS TABLE(id uuid, kind text, args jsonb, attempt integer, claim_token uuid, deadline timestamp with time zone, parents jsonb)
+CREATE FUNCTION weir.create_roles() RETURNS text[]
     LANGUAGE plpgsql
     AS $$
-#variable_conflict use_column
+DECLARE
+    r text;
+    created text[] := '{}';
 BEGIN
-    IF claim.max IS NULL OR claim.max < 1 OR claim.max > 1000 THEN
-        RAISE EXCEPTION 'max must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF claim.kinds IS NULL OR cardinality(claim.kinds) = 0 THEN
-        RAISE EXCEPTION 'kinds must name at least one kind' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    UPDATE weir.nodes n SET heartbeat_at = now() WHERE n.id = claim.node;
-    IF NOT FOUND THEN
-        PERFORM weir.unknown_node(claim.node);
-    END IF;
-    RETURN QUERY
-    WITH picked AS MATERIALIZED (
-        SELECT j.id
-        FROM weir.jobs_live j
-        WHERE j.state = 'available'
-          AND j.queue = claim.queue
-          AND j.kind = ANY(claim.kinds)
-          AND NOT EXISTS (SELECT 1 FROM weir.queues q WHERE q.name = claim.queue AND q.paused)
-        ORDER BY j.priority DESC, j.run_at, j.id
-        LIMIT claim.max
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE weir.jobs_live j
-    SET state = 'running',
-        attempt = j.attempt + 1,
-        max_attempts = greatest(j.max_attempts, j.attempt + 1),
-        claim_token = gen_random_uuid(),
-        node_id = claim.node,
-        started_at = now(),
-        deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, 1800)),
-        progress = NULL
-    FROM picked
-    WHERE j.id = picked.id
-    RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.claim_token, j.deadline, '[]'::jsonb;
+    FOREACH r IN ARRAY ARRAY['weir_producer', 'weir_reader', 'weir_operator', 'weir_worker', 'weir_app'] LOOP
+        CONTINUE WHEN EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r);
+        BEGIN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+            created := created || r;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            -- Another session created it at the same moment (roles are
+            -- shared by every database of the cluster).
+            NULL;
+        END;
+    END LOOP;
+    RETURN created;
 END $$;
 
 --
--- Name: FUNCTION claim(node uuid, queue text, kinds text[], max integer); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION create_roles(); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
-
---
--- Name: complete_job(uuid, uuid, jsonb); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.complete_job(job_id uuid, claim_token uuid, result jsonb DEFAULT NULL::jsonb) RETURNS boolean
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    UPDATE weir.jobs j
-    SET state = 'succeeded', finished_at = now(), result = complete_job.result,
-        node_id = NULL, deadline = NULL
-    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = complete_job.claim_token;
-    RETURN FOUND;
-EXCEPTION WHEN serialization_failure THEN
-    RETURN false;
-END $$;
-
---
--- Name: FUNCTION complete_job(job_id uuid, claim_token uuid, result jsonb); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.complete_job(job_id uuid, claim_token uuid, result jsonb) IS 'Records a successful attempt with its result. Returns false (and changes nothing) when the claim token is stale: the job was rescued, re-claimed or finished meanwhile.';
+COMMENT ON FUNCTION weir.create_roles() IS 'Creates the NOLOGIN roles weir_producer, weir_reader, weir_operator, weir_worker and weir_app when missing (needs CREATEROLE); returns those it created. Run weir.grant_roles() after it.';
 
 --
 -- Name: default_max_attempts(); Type: FUNCTION; Schema: weir; Owner: -
@@ -289,18 +247,24 @@ COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority sma
 --
 
 CREATE FUNCTION weir.ensure_finished_partitions(from_day date, days integer) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
 DECLARE
     d date;
     part text;
     created integer := 0;
+    parent_owner regrole := (SELECT c.relowner::regrole FROM pg_class c
+                             WHERE c.oid = 'weir.jobs_finished'::regclass);
 BEGIN
     FOR i IN 0 .. days - 1 LOOP
         d := from_day + i;
         part := 'jobs_finished_' || to_char(d, 'YYYYMMDD');
         CONTINUE WHEN to_regclass('weir.' || part) IS NOT NULL;
         EXECUTE format('CREATE TABLE weir.%I (LIKE weir.jobs_finished INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', part);
+        IF parent_owner <> current_user::regrole THEN
+            EXECUTE format('ALTER TABLE weir.%I OWNER TO %s', part, parent_owner);
+        END IF;
         EXECUTE format('ALTER TABLE weir.jobs_finished ATTACH PARTITION weir.%I FOR VALUES FROM (%L) TO (%L)',
                        part,
                        (d::timestamp AT TIME ZONE 'UTC'),
@@ -316,75 +280,180 @@ END $$;
 -- Name: FUNCTION ensure_finished_partitions(from_day date, days integer); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.ensure_finished_partitions(from_day date, days integer) IS 'Creates missing day partitions of weir.jobs_finished for [from_day, from_day + days). Run by migrate, by the maintenance leader, and by a worker whose completion found no partition.';
+COMMENT ON FUNCTION weir.ensure_finished_partitions(from_day date, days integer) IS 'Creates missing day partitions of weir.jobs_finished for [from_day, from_day + days), owned like weir.jobs_finished. Runs as its owner. Run by migrate, by the maintenance leader, and by a worker whose completion found no partition.';
 
 --
--- Name: fail_job(uuid, uuid, text, boolean); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: grant_execute(text[], text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.fail_job(job_id uuid, claim_token uuid, message text, retryable boolean DEFAULT true) RETURNS boolean
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    UPDATE weir.jobs j
-    SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
-                     WHEN NOT coalesce(fail_job.retryable, true) OR j.attempt >= j.max_attempts
-                     THEN 'failed'::weir.job_state
-                     ELSE 'retryable'::weir.job_state END,
-        finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL
-                             OR NOT coalesce(fail_job.retryable, true)
-                             OR j.attempt >= j.max_attempts THEN now() END,
-        run_at = CASE WHEN j.cancel_requested_at IS NOT NULL
-                        OR NOT coalesce(fail_job.retryable, true)
-                        OR j.attempt >= j.max_attempts
-                      THEN j.run_at ELSE now() + weir.retry_delay(j.attempt) END,
-        progress = CASE WHEN j.cancel_requested_at IS NOT NULL
-                          OR NOT coalesce(fail_job.retryable, true)
-                          OR j.attempt >= j.max_attempts THEN j.progress END,
-        errors = j.errors || jsonb_build_array(jsonb_build_object(
-                     'attempt', j.attempt, 'at', now(),
-                     'message', coalesce(left(fail_job.message, 10000), 'failed'))),
-        node_id = NULL, deadline = NULL
-    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = fail_job.claim_token;
-    RETURN FOUND;
-EXCEPTION WHEN serialization_failure THEN
-    RETURN false;
-END $$;
-
---
--- Name: FUNCTION fail_job(job_id uuid, claim_token uuid, message text, retryable boolean); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.fail_job(job_id uuid, claim_token uuid, message text, retryable boolean) IS 'Records a failed attempt with its message: retryable after a backoff while attempts are left (unless retryable is false), else failed; cancelled when a cancel was requested. Returns false when the claim token is stale.';
-
---
--- Name: heartbeat(uuid); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.heartbeat(node uuid) RETURNS uuid[]
+CREATE FUNCTION weir.grant_execute(names text[], grantee text) RETURNS void
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    cancels uuid[];
+    f regprocedure;
 BEGIN
-    UPDATE weir.nodes n
-    SET heartbeat_at = now(),
-        running = (SELECT count(*) FROM weir.jobs_live j WHERE j.state = 'running' AND j.node_id = node)
-    WHERE n.id = node;
-    IF NOT FOUND THEN
-        PERFORM weir.unknown_node(node);
-    END IF;
-    SELECT coalesce(array_agg(j.id ORDER BY j.id), '{}') INTO cancels
-    FROM weir.jobs_live j
-    WHERE j.state = 'running' AND j.node_id = node AND j.cancel_requested_at IS NOT NULL;
-    RETURN cancels;
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'weir'::regnamespace AND p.proname = ANY (names) LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', f, grantee);
+    END LOOP;
 END $$;
 
 --
--- Name: FUNCTION heartbeat(node uuid); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION grant_execute(names text[], grantee text); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.heartbeat(node uuid) IS 'Stamps the node''s heartbeat (database clock) and returns the ids of its running jobs whose cancel was requested: stop those handlers and report them with weir.fail_job (they end cancelled). Raises P0002 for an unknown node: register again.';
+COMMENT ON FUNCTION weir.grant_execute(names text[], grantee text) IS 'Helper of weir.grant_roles(): GRANT EXECUTE on every function of schema weir with one of the names.';
+
+--
+-- Name: grant_role_membership(text, text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.grant_role_membership(role text, member text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF pg_has_role(member, role, 'MEMBER') THEN
+        RETURN;
+    END IF;
+    EXECUTE format('GRANT %I TO %I', role, member);
+EXCEPTION WHEN unique_violation THEN
+    NULL;
+END $$;
+
+--
+-- Name: FUNCTION grant_role_membership(role text, member text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.grant_role_membership(role text, member text) IS 'Helper of weir.grant_roles(): makes member a member of role unless it already is.';
+
+--
+-- Name: grant_roles(); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.grant_roles() RETURNS text[]
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    -- Run as their owner, EXECUTE for the roles below only. Names that do
+    -- not exist (yet) are skipped.
+    definer_functions constant text[] := ARRAY[
+        'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
+        'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow',
+        'notify_queues', 'ensure_finished_partitions'];
+    operator_functions constant text[] := ARRAY[
+        'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
+        'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow'];
+    producer_functions constant text[] := ARRAY[
+        'enqueue', 'insert_job', 'uuid_v7', 'uuid_v7s', 'default_max_attempts', 'notify_queues'];
+    worker_functions constant text[] := ARRAY[
+        'notify_queues', 'ensure_finished_partitions',
+        'register_worker', 'heartbeat', 'claim', 'complete_job', 'fail_job',
+        'snooze_job', 'report_progress', 'unregister_worker'];
+    reader_functions constant text[] := ARRAY['explain_job'];
+    -- The columns an enqueue sets; every other column takes its default.
+    producer_columns constant text[] := ARRAY[
+        'id', 'kind', 'queue', 'args', 'priority', 'run_at', 'max_attempts',
+        'timeout_seconds', 'unique_key', 'concurrency_key'];
+    -- The columns a worker writes about the attempts it runs (and the
+    -- maintenance services about attempts they stage or rescue); never
+    -- what the job is (kind, args, queue, priority, ...).
+    worker_columns constant text[] := ARRAY[
+        'state', 'attempt', 'max_attempts', 'run_at', 'started_at', 'finished_at',
+        'claim_token', 'node_id', 'deadline', 'progress', 'result', 'errors'];
+    reader_tables constant text[] := ARRAY[
+        'weir.jobs', 'weir.queue_stats', 'weir.queues', 'weir.nodes',
+        'weir.schedules', 'weir.workflows'];
+    roles constant text[] := ARRAY['weir_producer', 'weir_reader', 'weir_operator', 'weir_worker', 'weir_app'];
+    present text[];
+    f regprocedure;
+    t text;
+    cols text;
+    migrations regclass := to_regclass('_sqlx_migrations');
+BEGIN
+    -- Concurrent GRANTs on one object fail ("tuple concurrently
+    -- updated"): one migrator at a time (key: 'weir' in ASCII, a name).
+    PERFORM pg_advisory_xact_lock(2003134834, hashtext('weir.grant_roles'));
+
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'weir'::regnamespace AND p.proname = ANY (definer_functions) LOOP
+        EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, weir, pg_temp', f);
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+
+    SELECT coalesce(array_agg(rolname::text ORDER BY rolname), '{}') INTO present
+    FROM pg_roles WHERE rolname = ANY (roles);
+
+    -- Role memberships: an operator is a reader; weir_app is every role
+    -- but the reader's on its own.
+    PERFORM weir.grant_role_membership(g.role, g.member)
+    FROM (VALUES ('weir_reader', 'weir_operator'), ('weir_producer', 'weir_app'),
+                 ('weir_operator', 'weir_app'), ('weir_worker', 'weir_app')) AS g(role, member)
+    WHERE g.role = ANY (present) AND g.member = ANY (present);
+
+    IF 'weir_producer' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_producer';
+        EXECUTE 'GRANT SELECT ON weir.jobs, weir.jobs_live, weir.wakeups TO weir_producer';
+        SELECT string_agg(quote_ident(a.attname), ', ') INTO cols
+        FROM pg_attribute a
+        WHERE a.attrelid = 'weir.jobs'::regclass AND a.attname = ANY (producer_columns)
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        EXECUTE format('GRANT INSERT (%s) ON weir.jobs, weir.jobs_live TO weir_producer', cols);
+        PERFORM weir.grant_execute(producer_functions, 'weir_producer');
+    END IF;
+
+    IF 'weir_reader' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_reader';
+        FOREACH t IN ARRAY reader_tables LOOP
+            CONTINUE WHEN to_regclass(t) IS NULL;
+            EXECUTE format('GRANT SELECT ON %s TO weir_reader', t);
+        END LOOP;
+        PERFORM weir.grant_execute(reader_functions, 'weir_reader');
+    END IF;
+
+    IF 'weir_operator' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_operator';
+        PERFORM weir.grant_execute(operator_functions, 'weir_operator');
+    END IF;
+
+    IF 'weir_worker' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_worker';
+        EXECUTE 'GRANT SELECT ON weir.jobs, weir.jobs_live, weir.queues, weir.followed_jobs TO weir_worker';
+        SELECT string_agg(quote_ident(a.attname), ', ') INTO cols
+        FROM pg_attribute a
+        WHERE a.attrelid = 'weir.jobs'::regclass AND a.attname = ANY (worker_columns)
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        EXECUTE format('GRANT UPDATE (%s) ON weir.jobs, weir.jobs_live TO weir_worker', cols);
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.nodes, weir.wakeups TO weir_worker';
+        PERFORM weir.grant_execute(worker_functions, 'weir_worker');
+        -- A node checks that every migration is applied before it starts.
+        IF migrations IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT ON %s TO weir_worker', migrations);
+        END IF;
+    END IF;
+
+    IF 'weir_app' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
+        IF migrations IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
+        END IF;
+        EXECUTE 'ALTER TABLE weir.jobs_finished OWNER TO weir_app';
+        FOR t IN SELECT i.inhrelid::regclass::text FROM pg_inherits i
+                 JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'weir.jobs_finished'::regclass
+                   AND c.relowner <> 'weir_app'::regrole LOOP
+            EXECUTE format('ALTER TABLE %s OWNER TO weir_app', t);
+        END LOOP;
+    END IF;
+
+    RETURN present;
+END $$;
+
+--
+-- Name: FUNCTION grant_roles(); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.grant_roles() IS 'Grants to the roles of weir.create_roles() that exist what each may do, makes the guarded transitions run as their owner, and hands the finished-jobs partitions to weir_app. Idempotent; run by weir migrate. Returns the roles it granted to.';
 
 --
 -- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
@@ -504,7 +573,8 @@ COMMENT ON FUNCTION weir.jobs_wake_on_insert() IS 'Trigger function: after an IN
 --
 
 CREATE FUNCTION weir.notify_queues(queues text[]) RETURNS integer
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
 DECLARE
     q text;
@@ -542,7 +612,8 @@ COMMENT ON FUNCTION weir.notify_queues(queues text[]) IS 'NOTIFY weir_jobs_avail
 --
 
 CREATE FUNCTION weir.pause_queue(queue text) RETURNS void
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
     INSERT INTO weir.queues (name, paused) VALUES (queue, true)
     ON CONFLICT (name) DO UPDATE SET paused = true, updated_at = now()
@@ -579,72 +650,12 @@ END $$;
 COMMENT ON FUNCTION weir.queues_wake_on_unpause() IS 'Trigger: wakes the workers of a queue whose pause was lifted (its row updated to paused = false or deleted; before a TRUNCATE, every queue paused then).';
 
 --
--- Name: register_worker(text, text[], text[]); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.register_worker(name text, queues text[], kinds text[]) RETURNS uuid
-    LANGUAGE plpgsql
-    AS $_$
-DECLARE
-    node uuid := gen_random_uuid();
-BEGIN
-    IF name IS NULL OR length(btrim(name)) = 0 OR length(name) > 255 THEN
-        RAISE EXCEPTION 'name must be 1 to 255 characters' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF queues IS NULL OR cardinality(queues) = 0 THEN
-        RAISE EXCEPTION 'queues must name at least one queue' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(queues) q WHERE q IS NULL OR q !~ '^[A-Za-z0-9_.:-]{1,128}$') THEN
-        RAISE EXCEPTION 'queues must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF kinds IS NULL OR cardinality(kinds) = 0
-       OR EXISTS (SELECT 1 FROM unnest(kinds) k WHERE k IS NULL OR length(btrim(k)) = 0 OR length(k) > 255) THEN
-        RAISE EXCEPTION 'kinds must name at least one kind, each 1 to 255 characters'
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    INSERT INTO weir.nodes (id, host, pid, queues, kinds)
-    VALUES (node, name, 0,
-            (SELECT jsonb_object_agg(q, NULL) FROM unnest(queues) q),
-            (SELECT array_agg(DISTINCT k ORDER BY k) FROM unnest(kinds) k));
-    RETURN node;
-END $_$;
-
---
--- Name: FUNCTION register_worker(name text, queues text[], kinds text[]); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.register_worker(name text, queues text[], kinds text[]) IS 'Registers a worker node (name: host or process label; the queues and kinds it serves) and returns its id. The node must heartbeat (weir.heartbeat) more often than the dead-after interval (30 s by default) or its jobs are rescued.';
-
---
--- Name: report_progress(uuid, uuid, bigint, bigint, text); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.report_progress(job_id uuid, claim_token uuid, done bigint DEFAULT NULL::bigint, total bigint DEFAULT NULL::bigint, message text DEFAULT NULL::text) RETURNS boolean
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    UPDATE weir.jobs_live j
-    SET progress = jsonb_strip_nulls(jsonb_build_object(
-            'done', report_progress.done, 'total', report_progress.total,
-            'message', left(report_progress.message, 10000)))
-        || jsonb_build_object('updated_at', now())
-    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = report_progress.claim_token;
-    RETURN FOUND;
-END $$;
-
---
--- Name: FUNCTION report_progress(job_id uuid, claim_token uuid, done bigint, total bigint, message text); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.report_progress(job_id uuid, claim_token uuid, done bigint, total bigint, message text) IS 'Stores a running job''s progress (done, total, message; each optional). Returns false when the claim token is stale.';
-
---
 -- Name: resume_queue(text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
 CREATE FUNCTION weir.resume_queue(queue text) RETURNS void
-    LANGUAGE sql
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
     INSERT INTO weir.queues (name, paused) VALUES (queue, false)
     ON CONFLICT (name) DO UPDATE SET paused = false, updated_at = now();
@@ -657,28 +668,12 @@ $$;
 COMMENT ON FUNCTION weir.resume_queue(queue text) IS 'Restarts claiming from a paused queue; its workers are woken by the trigger queues_wake_on_unpause (armed wake-ups or not). Idempotent.';
 
 --
--- Name: retry_delay(integer); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.retry_delay(attempt integer) RETURNS interval
-    LANGUAGE sql
-    AS $$
-    SELECT make_interval(secs => least(3600, power(2, least(greatest(attempt, 1) - 1, 12)))
-                                 * (0.8 + 0.4 * random()))
-$$;
-
---
--- Name: FUNCTION retry_delay(attempt integer); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.retry_delay(attempt integer) IS 'Backoff after a failed attempt: 1 s doubling per attempt, capped at 1 h, with jitter in [0.8, 1.2).';
-
---
 -- Name: retry_job(uuid); Type: FUNCTION; Schema: weir; Owner: -
 --
 
 CREATE FUNCTION weir.retry_job(job_id uuid) RETURNS void
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
 DECLARE
     current weir.job_state;
@@ -707,97 +702,6 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.retry_job(job_id uuid) IS 'Sends a failed or cancelled job back to available (errors kept, result cleared). Raises P0002 for an unknown id, 55000 for other states.';
-
---
--- Name: snooze_job(uuid, uuid, interval); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.snooze_job(job_id uuid, claim_token uuid, delay interval) RETURNS boolean
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    IF delay IS NULL OR delay < interval '0' OR delay > interval '365 days' THEN
-        RAISE EXCEPTION 'delay must be between 0 and 365 days' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    UPDATE weir.jobs j
-    SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
-                     ELSE 'scheduled'::weir.job_state END,
-        finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
-        run_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.run_at ELSE now() + delay END,
-        attempt = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.attempt ELSE j.attempt - 1 END,
-        started_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt = 1 THEN NULL
-                          ELSE j.started_at END,
-        progress = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.progress END,
-        node_id = NULL, deadline = NULL
-    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = snooze_job.claim_token;
-    RETURN FOUND;
-EXCEPTION WHEN serialization_failure THEN
-    RETURN false;
-END $$;
-
---
--- Name: FUNCTION snooze_job(job_id uuid, claim_token uuid, delay interval); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.snooze_job(job_id uuid, claim_token uuid, delay interval) IS 'Answers "not now": the job goes to scheduled at now + delay and the attempt is not spent (cancelled instead when a cancel was requested). Returns false when the claim token is stale.';
-
---
--- Name: unknown_node(uuid); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.unknown_node(node uuid) RETURNS void
-    LANGUAGE plpgsql
-    AS $$
-BEGIN
-    RAISE EXCEPTION 'worker node % is not registered (it unregistered, or stopped heartbeating and was declared dead): register again', node
-        USING ERRCODE = 'no_data_found';
-END $$;
-
---
--- Name: FUNCTION unknown_node(node uuid); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.unknown_node(node uuid) IS 'Raises P0002 for a worker node id the database does not know.';
-
---
--- Name: unregister_worker(uuid); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.unregister_worker(node uuid) RETURNS integer
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    handed_back integer;
-    woken text[];
-BEGIN
-    WITH back AS (
-        UPDATE weir.jobs j
-        SET state = CASE WHEN j.cancel_requested_at IS NULL
-                         THEN 'available'::weir.job_state ELSE 'cancelled'::weir.job_state END,
-            finished_at = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE now() END,
-            attempt = CASE WHEN j.cancel_requested_at IS NULL THEN j.attempt - 1 ELSE j.attempt END,
-            started_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt = 1 THEN NULL
-                              ELSE j.started_at END,
-            progress = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE j.progress END,
-            node_id = NULL, deadline = NULL
-        WHERE j.state = 'running' AND j.node_id = unregister_worker.node
-        RETURNING j.queue, j.state
-    )
-    SELECT count(*), array_agg(DISTINCT queue) FILTER (WHERE state = 'available')
-    INTO handed_back, woken FROM back;
-    DELETE FROM weir.wakeups w WHERE w.node_id = unregister_worker.node;
-    DELETE FROM weir.nodes n WHERE n.id = unregister_worker.node;
-    IF woken IS NOT NULL THEN
-        PERFORM weir.notify_queues(woken);
-    END IF;
-    RETURN handed_back;
-END $$;
-
---
--- Name: FUNCTION unregister_worker(node uuid); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.unregister_worker(node uuid) IS 'Removes a worker node: its running jobs go back to available without spending their attempt (cancelled when a cancel was requested), and idle workers of their queues are woken. Returns how many jobs it held. Unknown nodes are not an error.';
 
 --
 -- Name: uuid_v7(); Type: FUNCTION; Schema: weir; Owner: -
@@ -901,17 +805,14 @@ CREATE TABLE weir.idempotency_keys (
     key text NOT NULL,
     job_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    scope text NOT NULL,
-    fingerprint text,
-    CONSTRAINT idempotency_keys_key_valid CHECK (((length(key) >= 1) AND (length(key) <= 255))),
-    CONSTRAINT idempotency_keys_scope_valid CHECK (((length(scope) >= 1) AND (length(scope) <= 255)))
+    CONSTRAINT idempotency_keys_key_valid CHECK (((length(key) >= 1) AND (length(key) <= 255)))
 );
 
 --
 -- Name: TABLE idempotency_keys; Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON TABLE weir.idempotency_keys IS 'Idempotency-Key header values of POST /v1/jobs, per caller, and the job each created; honoured for 24 hours, then deleted by the pruner.';
+COMMENT ON TABLE weir.idempotency_keys IS 'Idempotency-Key header values of POST /v1/jobs and the job each created; honoured for 24 hours.';
 
 --
 -- Name: COLUMN idempotency_keys.key; Type: COMMENT; Schema: weir; Owner: -
@@ -930,18 +831,6 @@ COMMENT ON COLUMN weir.idempotency_keys.job_id IS 'The job the first request wit
 --
 
 COMMENT ON COLUMN weir.idempotency_keys.created_at IS 'When the key was first used; honoured for 24 hours.';
-
---
--- Name: COLUMN idempotency_keys.scope; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.idempotency_keys.scope IS 'Whose key it is: ''token:'' and the SHA-256 of the caller''s bearer token in hex, or ''anonymous''.';
-
---
--- Name: COLUMN idempotency_keys.fingerprint; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.idempotency_keys.fingerprint IS 'SHA-256 (hex) of the first request with this key; the same key with another request is refused. NULL for keys recorded before fingerprints, which match any request.';
 
 --
 -- Name: jobs; Type: TABLE; Schema: weir; Owner: -
@@ -1552,7 +1441,7 @@ ALTER TABLE ONLY weir.followed_jobs
 --
 
 ALTER TABLE ONLY weir.idempotency_keys
-    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (key);
 
 --
 -- Name: leaders leaders_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
@@ -1581,18 +1470,6 @@ ALTER TABLE ONLY weir.queues
 
 ALTER TABLE ONLY weir.wakeups
     ADD CONSTRAINT wakeups_pkey PRIMARY KEY (node_id, queue);
-
---
--- Name: idempotency_keys_created_at_idx; Type: INDEX; Schema: weir; Owner: -
---
-
-CREATE INDEX idempotency_keys_created_at_idx ON weir.idempotency_keys USING btree (created_at);
-
---
--- Name: INDEX idempotency_keys_created_at_idx; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON INDEX weir.idempotency_keys_created_at_idx IS 'Serves the pruner''s DELETE of records older than 24 hours.';
 
 --
 -- Name: jobs_id_idx; Type: INDEX; Schema: weir; Owner: -

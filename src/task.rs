@@ -172,6 +172,13 @@ impl JobContext {
         self.max_attempts
     }
 
+    /// This attempt's claim token: issued fresh by every claim, it fences
+    /// every write about the attempt (a retry, or a re-claim after a
+    /// hand-back or a rescue, gets another).
+    pub fn claim_token(&self) -> ClaimToken {
+        self.token
+    }
+
     /// Reports progress. Cheap: only the latest report is kept and the
     /// worker stores it within a fraction of a second.
     pub fn progress(&self, done: Option<i64>, total: Option<i64>, message: Option<String>) {

@@ -61,11 +61,16 @@ enum Command {
     Openapi,
     /// Create the database if it is missing and apply the migrations.
     #[command(
-        after_help = "Example:\n  weir migrate --database-url postgres://postgres@127.0.0.1:5432/weir"
+        after_help = "Examples:\n  weir migrate --database-url postgres://postgres@127.0.0.1:5432/weir\n  weir migrate --create-roles"
     )]
     Migrate {
         #[command(flatten)]
         db: DbArgs,
+        /// Also create the NOLOGIN roles weir_producer, weir_reader,
+        /// weir_operator, weir_worker and weir_app when missing (needs
+        /// CREATEROLE); existing roles are granted to either way.
+        #[arg(long)]
+        create_roles: bool,
     },
     /// Run a worker node with the built-in tasks until SIGINT/SIGTERM.
     #[command(after_help = "Example:\n  weir worker --queues default=10,mail=2")]
@@ -154,11 +159,21 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
             print!("{}", crate::api::spec_json());
             Ok(std::process::ExitCode::SUCCESS)
         }
-        Command::Migrate { db } => {
+        Command::Migrate { db, create_roles } => {
             crate::setup::create_database_if_missing(&db.database_url).await?;
             let pool = db.connect().await?;
             crate::setup::migrate(&pool).await?;
             println!("migrations applied");
+            if create_roles {
+                let created = crate::setup::create_roles(&pool).await?;
+                if !created.is_empty() {
+                    println!("roles created: {}", created.join(", "));
+                }
+            }
+            let granted = crate::setup::grant_roles(&pool).await?;
+            if !granted.is_empty() {
+                println!("roles granted to: {}", granted.join(", "));
+            }
             Ok(std::process::ExitCode::SUCCESS)
         }
         Command::Worker {

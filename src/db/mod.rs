@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod leaders;
 pub mod nodes;
 pub mod queues;
+pub mod roles;
 pub mod wakeups;
 pub mod worker_api;
 

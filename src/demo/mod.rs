@@ -1,6 +1,8 @@
 //! The built-in tasks of the stock binary: the classic Celery + FastAPI
-//! "process an item" loop, a task that always fails (to see retries), and
-//! a cancellable sleep.
+//! "process an item" loop, a task that always fails (to see retries), a
+//! cancellable sleep, and a sleep that says which attempt returned it
+//! (`scripts/chaos` checks that every recorded result is the final
+//! attempt's).
 
 use std::time::Duration;
 
@@ -12,7 +14,10 @@ use crate::worker::Registry;
 /// A registry with every built-in task.
 pub fn builtin() -> Registry {
     let mut r = Registry::new();
-    r.register(ProcessItem).register(Fail).register(Sleep);
+    r.register(ProcessItem)
+        .register(Fail)
+        .register(Sleep)
+        .register(EchoAttempt);
     r
 }
 
@@ -134,6 +139,35 @@ impl Task for Sleep {
         tokio::select! {
             _ = ctx.cancelled() => Err(JobError::Cancelled),
             _ = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(SleepOutput { slept_ms: args.ms }),
+        }
+    }
+}
+
+/// `demo.echo_attempt`: sleeps `ms` milliseconds like `demo.sleep`, then
+/// returns the attempt and claim token it ran under, so that a stored
+/// result shows which attempt recorded it.
+pub struct EchoAttempt;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EchoAttemptOutput {
+    pub attempt: i32,
+    pub claim_token: uuid::Uuid,
+    pub slept_ms: u64,
+}
+
+impl Task for EchoAttempt {
+    const KIND: &'static str = "demo.echo_attempt";
+    type Args = SleepArgs;
+    type Output = EchoAttemptOutput;
+
+    async fn run(&self, ctx: JobContext, args: SleepArgs) -> Result<EchoAttemptOutput, JobError> {
+        tokio::select! {
+            _ = ctx.cancelled() => Err(JobError::Cancelled),
+            _ = tokio::time::sleep(Duration::from_millis(args.ms)) => Ok(EchoAttemptOutput {
+                attempt: ctx.attempt(),
+                claim_token: ctx.claim_token().0,
+                slept_ms: args.ms,
+            }),
         }
     }
 }
