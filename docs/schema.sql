@@ -155,6 +155,124 @@ END $$;
 COMMENT ON FUNCTION weir.cancel_job(job_id uuid) IS 'Cancels a job. Returns cancelled (it was queued) or cancel_requested (it is running: its worker stops the handler and records cancelled). Raises P0002 for an unknown id, 55000 for a finished job.';
 
 --
+-- Name: claim(uuid, text, text[], integer); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer DEFAULT 1) RETURNS TABLE(id uuid, kind text, args jsonb, attempt integer, claim_token uuid, deadline timestamp with time zone, parents jsonb)
+    LANGUAGE plpgsql
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF claim.max IS NULL OR claim.max < 1 OR claim.max > 1000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF claim.kinds IS NULL OR cardinality(claim.kinds) = 0 THEN
+        RAISE EXCEPTION 'kinds must name at least one kind' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE weir.nodes n SET heartbeat_at = now() WHERE n.id = claim.node;
+    IF NOT FOUND THEN
+        PERFORM weir.unknown_node(claim.node);
+    END IF;
+    RETURN QUERY
+    WITH picked AS MATERIALIZED (
+        SELECT j.id
+        FROM weir.jobs_live j
+        WHERE j.state = 'available'
+          AND j.queue = claim.queue
+          AND j.kind = ANY(claim.kinds)
+          AND NOT EXISTS (SELECT 1 FROM weir.queues q WHERE q.name = claim.queue AND q.paused)
+        ORDER BY j.priority DESC, j.run_at, j.id
+        LIMIT claim.max
+        FOR UPDATE SKIP LOCKED
+    )
+    UPDATE weir.jobs_live j
+    SET state = 'running',
+        attempt = j.attempt + 1,
+        max_attempts = greatest(j.max_attempts, j.attempt + 1),
+        claim_token = gen_random_uuid(),
+        node_id = claim.node,
+        started_at = now(),
+        deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, 1800)),
+        progress = NULL
+    FROM picked
+    WHERE j.id = picked.id
+    RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.claim_token, j.deadline, '[]'::jsonb;
+END $$;
+
+--
+-- Name: FUNCTION claim(node uuid, queue text, kinds text[], max integer); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+
+--
+-- Name: complete_job(uuid, uuid, jsonb); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.complete_job(job_id uuid, claim_token uuid, result jsonb DEFAULT NULL::jsonb) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE weir.jobs j
+    SET state = 'succeeded', finished_at = now(), result = complete_job.result,
+        node_id = NULL, deadline = NULL
+    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = complete_job.claim_token;
+    RETURN FOUND;
+EXCEPTION WHEN serialization_failure THEN
+    RETURN false;
+END $$;
+
+--
+-- Name: FUNCTION complete_job(job_id uuid, claim_token uuid, result jsonb); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.complete_job(job_id uuid, claim_token uuid, result jsonb) IS 'Records a successful attempt with its result. Returns false (and changes nothing) when the claim token is stale: the job was rescued, re-claimed or finished meanwhile.';
+
+--
+-- Name: complete_jobs(jsonb); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.complete_jobs(reports jsonb) RETURNS uuid[]
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    done uuid[];
+BEGIN
+    IF reports IS NULL OR jsonb_typeof(reports) <> 'array' THEN
+        RAISE EXCEPTION 'reports must be a JSON array of {"id", "claim_token", "result"}'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    BEGIN
+        WITH r AS (
+            SELECT (e ->> 'id')::uuid AS id, (e ->> 'claim_token')::uuid AS token,
+                   e -> 'result' AS result
+            FROM jsonb_array_elements(reports) e
+        ), recorded AS (
+            UPDATE weir.jobs j
+            SET state = 'succeeded', finished_at = now(), result = r.result,
+                node_id = NULL, deadline = NULL
+            FROM r
+            WHERE j.id = r.id AND j.state = 'running' AND j.claim_token = r.token
+            RETURNING j.id
+        )
+        SELECT coalesce(array_agg(recorded.id), '{}') INTO done FROM recorded;
+    EXCEPTION WHEN serialization_failure THEN
+        SELECT coalesce(array_agg(r.id), '{}') INTO done
+        FROM (SELECT (e ->> 'id')::uuid AS id, (e ->> 'claim_token')::uuid AS token,
+                     e -> 'result' AS result
+              FROM jsonb_array_elements(reports) e) r
+        WHERE weir.complete_job(r.id, r.token, r.result);
+    END;
+    RETURN done;
+END $$;
+
+--
+-- Name: FUNCTION complete_jobs(reports jsonb); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.complete_jobs(reports jsonb) IS 'Records many successful attempts in one statement: reports is a JSON array of {"id", "claim_token", "result"}. Returns the ids recorded; the others had a stale claim token and did not change.';
+
+--
 -- Name: create_roles(); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -283,6 +401,45 @@ END $$;
 COMMENT ON FUNCTION weir.ensure_finished_partitions(from_day date, days integer) IS 'Creates missing day partitions of weir.jobs_finished for [from_day, from_day + days), owned like weir.jobs_finished. Runs as its owner. Run by migrate, by the maintenance leader, and by a worker whose completion found no partition.';
 
 --
+-- Name: fail_job(uuid, uuid, text, boolean); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.fail_job(job_id uuid, claim_token uuid, message text, retryable boolean DEFAULT true) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE weir.jobs j
+    SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
+                     WHEN NOT coalesce(fail_job.retryable, true) OR j.attempt >= j.max_attempts
+                     THEN 'failed'::weir.job_state
+                     ELSE 'retryable'::weir.job_state END,
+        finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL
+                             OR NOT coalesce(fail_job.retryable, true)
+                             OR j.attempt >= j.max_attempts THEN now() END,
+        run_at = CASE WHEN j.cancel_requested_at IS NOT NULL
+                        OR NOT coalesce(fail_job.retryable, true)
+                        OR j.attempt >= j.max_attempts
+                      THEN j.run_at ELSE now() + weir.retry_delay(j.attempt) END,
+        progress = CASE WHEN j.cancel_requested_at IS NOT NULL
+                          OR NOT coalesce(fail_job.retryable, true)
+                          OR j.attempt >= j.max_attempts THEN j.progress END,
+        errors = j.errors || jsonb_build_array(jsonb_build_object(
+                     'attempt', j.attempt, 'at', now(),
+                     'message', coalesce(left(fail_job.message, 10000), 'failed'))),
+        node_id = NULL, deadline = NULL
+    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = fail_job.claim_token;
+    RETURN FOUND;
+EXCEPTION WHEN serialization_failure THEN
+    RETURN false;
+END $$;
+
+--
+-- Name: FUNCTION fail_job(job_id uuid, claim_token uuid, message text, retryable boolean); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.fail_job(job_id uuid, claim_token uuid, message text, retryable boolean) IS 'Records a failed attempt with its message: retryable after a backoff while attempts are left (unless retryable is false), else failed; cancelled when a cancel was requested. Returns false when the claim token is stale.';
+
+--
 -- Name: grant_execute(text[], text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -348,7 +505,7 @@ DECLARE
     worker_functions constant text[] := ARRAY[
         'notify_queues', 'ensure_finished_partitions',
         'register_worker', 'heartbeat', 'claim', 'complete_job', 'fail_job',
-        'snooze_job', 'report_progress', 'unregister_worker'];
+        'complete_jobs', 'snooze_job', 'report_progress', 'unregister_worker'];
     reader_functions constant text[] := ARRAY['explain_job'];
     -- The columns an enqueue sets; every other column takes its default.
     producer_columns constant text[] := ARRAY[
@@ -454,6 +611,35 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.grant_roles() IS 'Grants to the roles of weir.create_roles() that exist what each may do, makes the guarded transitions run as their owner, and hands the finished-jobs partitions to weir_app. Idempotent; run by weir migrate. Returns the roles it granted to.';
+
+--
+-- Name: heartbeat(uuid); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.heartbeat(node uuid) RETURNS uuid[]
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    cancels uuid[];
+BEGIN
+    UPDATE weir.nodes n
+    SET heartbeat_at = now(),
+        running = (SELECT count(*) FROM weir.jobs_live j WHERE j.state = 'running' AND j.node_id = node)
+    WHERE n.id = node;
+    IF NOT FOUND THEN
+        PERFORM weir.unknown_node(node);
+    END IF;
+    SELECT coalesce(array_agg(j.id ORDER BY j.id), '{}') INTO cancels
+    FROM weir.jobs_live j
+    WHERE j.state = 'running' AND j.node_id = node AND j.cancel_requested_at IS NOT NULL;
+    RETURN cancels;
+END $$;
+
+--
+-- Name: FUNCTION heartbeat(node uuid); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.heartbeat(node uuid) IS 'Stamps the node''s heartbeat (database clock) and returns the ids of its running jobs whose cancel was requested: stop those handlers and report them with weir.fail_job (they end cancelled). Raises P0002 for an unknown node: register again.';
 
 --
 -- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
@@ -650,6 +836,67 @@ END $$;
 COMMENT ON FUNCTION weir.queues_wake_on_unpause() IS 'Trigger: wakes the workers of a queue whose pause was lifted (its row updated to paused = false or deleted; before a TRUNCATE, every queue paused then).';
 
 --
+-- Name: register_worker(text, text[], text[]); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.register_worker(name text, queues text[], kinds text[]) RETURNS uuid
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    node uuid := gen_random_uuid();
+BEGIN
+    IF name IS NULL OR length(btrim(name)) = 0 OR length(name) > 255 THEN
+        RAISE EXCEPTION 'name must be 1 to 255 characters' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF queues IS NULL OR cardinality(queues) = 0 THEN
+        RAISE EXCEPTION 'queues must name at least one queue' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(queues) q WHERE q IS NULL OR q !~ '^[A-Za-z0-9_.:-]{1,128}$') THEN
+        RAISE EXCEPTION 'queues must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF kinds IS NULL OR cardinality(kinds) = 0
+       OR EXISTS (SELECT 1 FROM unnest(kinds) k WHERE k IS NULL OR length(btrim(k)) = 0 OR length(k) > 255) THEN
+        RAISE EXCEPTION 'kinds must name at least one kind, each 1 to 255 characters'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    INSERT INTO weir.nodes (id, host, pid, queues, kinds)
+    VALUES (node, name, 0,
+            (SELECT jsonb_object_agg(q, NULL) FROM unnest(queues) q),
+            (SELECT array_agg(DISTINCT k ORDER BY k) FROM unnest(kinds) k));
+    RETURN node;
+END $_$;
+
+--
+-- Name: FUNCTION register_worker(name text, queues text[], kinds text[]); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.register_worker(name text, queues text[], kinds text[]) IS 'Registers a worker node (name: host or process label; the queues and kinds it serves) and returns its id. The node must heartbeat (weir.heartbeat) more often than the dead-after interval (30 s by default) or its jobs are rescued.';
+
+--
+-- Name: report_progress(uuid, uuid, bigint, bigint, text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.report_progress(job_id uuid, claim_token uuid, done bigint DEFAULT NULL::bigint, total bigint DEFAULT NULL::bigint, message text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE weir.jobs_live j
+    SET progress = jsonb_strip_nulls(jsonb_build_object(
+            'done', report_progress.done, 'total', report_progress.total,
+            'message', left(report_progress.message, 10000)))
+        || jsonb_build_object('updated_at', now())
+    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = report_progress.claim_token;
+    RETURN FOUND;
+END $$;
+
+--
+-- Name: FUNCTION report_progress(job_id uuid, claim_token uuid, done bigint, total bigint, message text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.report_progress(job_id uuid, claim_token uuid, done bigint, total bigint, message text) IS 'Stores a running job''s progress (done, total, message; each optional). Returns false when the claim token is stale.';
+
+--
 -- Name: resume_queue(text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -666,6 +913,23 @@ $$;
 --
 
 COMMENT ON FUNCTION weir.resume_queue(queue text) IS 'Restarts claiming from a paused queue; its workers are woken by the trigger queues_wake_on_unpause (armed wake-ups or not). Idempotent.';
+
+--
+-- Name: retry_delay(integer); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.retry_delay(attempt integer) RETURNS interval
+    LANGUAGE sql
+    AS $$
+    SELECT make_interval(secs => least(3600, power(2, least(greatest(attempt, 1) - 1, 12)))
+                                 * (0.8 + 0.4 * random()))
+$$;
+
+--
+-- Name: FUNCTION retry_delay(attempt integer); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.retry_delay(attempt integer) IS 'Backoff after a failed attempt: 1 s doubling per attempt, capped at 1 h, with jitter in [0.8, 1.2).';
 
 --
 -- Name: retry_job(uuid); Type: FUNCTION; Schema: weir; Owner: -
@@ -702,6 +966,97 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.retry_job(job_id uuid) IS 'Sends a failed or cancelled job back to available (errors kept, result cleared). Raises P0002 for an unknown id, 55000 for other states.';
+
+--
+-- Name: snooze_job(uuid, uuid, interval); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.snooze_job(job_id uuid, claim_token uuid, delay interval) RETURNS boolean
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    IF delay IS NULL OR delay < interval '0' OR delay > interval '365 days' THEN
+        RAISE EXCEPTION 'delay must be between 0 and 365 days' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE weir.jobs j
+    SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
+                     ELSE 'scheduled'::weir.job_state END,
+        finished_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN now() END,
+        run_at = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.run_at ELSE now() + delay END,
+        attempt = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.attempt ELSE j.attempt - 1 END,
+        started_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt = 1 THEN NULL
+                          ELSE j.started_at END,
+        progress = CASE WHEN j.cancel_requested_at IS NOT NULL THEN j.progress END,
+        node_id = NULL, deadline = NULL
+    WHERE j.id = job_id AND j.state = 'running' AND j.claim_token = snooze_job.claim_token;
+    RETURN FOUND;
+EXCEPTION WHEN serialization_failure THEN
+    RETURN false;
+END $$;
+
+--
+-- Name: FUNCTION snooze_job(job_id uuid, claim_token uuid, delay interval); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.snooze_job(job_id uuid, claim_token uuid, delay interval) IS 'Answers "not now": the job goes to scheduled at now + delay and the attempt is not spent (cancelled instead when a cancel was requested). Returns false when the claim token is stale.';
+
+--
+-- Name: unknown_node(uuid); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.unknown_node(node uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'worker node % is not registered (it unregistered, or stopped heartbeating and was declared dead): register again', node
+        USING ERRCODE = 'no_data_found';
+END $$;
+
+--
+-- Name: FUNCTION unknown_node(node uuid); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.unknown_node(node uuid) IS 'Raises P0002 for a worker node id the database does not know.';
+
+--
+-- Name: unregister_worker(uuid); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.unregister_worker(node uuid) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    handed_back integer;
+    woken text[];
+BEGIN
+    WITH back AS (
+        UPDATE weir.jobs j
+        SET state = CASE WHEN j.cancel_requested_at IS NULL
+                         THEN 'available'::weir.job_state ELSE 'cancelled'::weir.job_state END,
+            finished_at = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE now() END,
+            attempt = CASE WHEN j.cancel_requested_at IS NULL THEN j.attempt - 1 ELSE j.attempt END,
+            started_at = CASE WHEN j.cancel_requested_at IS NULL AND j.attempt = 1 THEN NULL
+                              ELSE j.started_at END,
+            progress = CASE WHEN j.cancel_requested_at IS NULL THEN NULL ELSE j.progress END,
+            node_id = NULL, deadline = NULL
+        WHERE j.state = 'running' AND j.node_id = unregister_worker.node
+        RETURNING j.queue, j.state
+    )
+    SELECT count(*), array_agg(DISTINCT queue) FILTER (WHERE state = 'available')
+    INTO handed_back, woken FROM back;
+    DELETE FROM weir.wakeups w WHERE w.node_id = unregister_worker.node;
+    DELETE FROM weir.nodes n WHERE n.id = unregister_worker.node;
+    IF woken IS NOT NULL THEN
+        PERFORM weir.notify_queues(woken);
+    END IF;
+    RETURN handed_back;
+END $$;
+
+--
+-- Name: FUNCTION unregister_worker(node uuid); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.unregister_worker(node uuid) IS 'Removes a worker node: its running jobs go back to available without spending their attempt (cancelled when a cancel was requested), and idle workers of their queues are woken. Returns how many jobs it held. Unknown nodes are not an error.';
 
 --
 -- Name: uuid_v7(); Type: FUNCTION; Schema: weir; Owner: -
@@ -805,14 +1160,17 @@ CREATE TABLE weir.idempotency_keys (
     key text NOT NULL,
     job_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT idempotency_keys_key_valid CHECK (((length(key) >= 1) AND (length(key) <= 255)))
+    scope text NOT NULL,
+    fingerprint text,
+    CONSTRAINT idempotency_keys_key_valid CHECK (((length(key) >= 1) AND (length(key) <= 255))),
+    CONSTRAINT idempotency_keys_scope_valid CHECK (((length(scope) >= 1) AND (length(scope) <= 255)))
 );
 
 --
 -- Name: TABLE idempotency_keys; Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON TABLE weir.idempotency_keys IS 'Idempotency-Key header values of POST /v1/jobs and the job each created; honoured for 24 hours.';
+COMMENT ON TABLE weir.idempotency_keys IS 'Idempotency-Key header values of POST /v1/jobs, per caller, and the job each created; honoured for 24 hours, then deleted by the pruner.';
 
 --
 -- Name: COLUMN idempotency_keys.key; Type: COMMENT; Schema: weir; Owner: -
@@ -831,6 +1189,18 @@ COMMENT ON COLUMN weir.idempotency_keys.job_id IS 'The job the first request wit
 --
 
 COMMENT ON COLUMN weir.idempotency_keys.created_at IS 'When the key was first used; honoured for 24 hours.';
+
+--
+-- Name: COLUMN idempotency_keys.scope; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.idempotency_keys.scope IS 'Whose key it is: ''token:'' and the SHA-256 of the caller''s bearer token in hex, or ''anonymous''.';
+
+--
+-- Name: COLUMN idempotency_keys.fingerprint; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.idempotency_keys.fingerprint IS 'SHA-256 (hex) of the first request with this key; the same key with another request is refused. NULL for keys recorded before fingerprints, which match any request.';
 
 --
 -- Name: jobs; Type: TABLE; Schema: weir; Owner: -
@@ -1441,7 +1811,7 @@ ALTER TABLE ONLY weir.followed_jobs
 --
 
 ALTER TABLE ONLY weir.idempotency_keys
-    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (key);
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
 --
 -- Name: leaders leaders_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
@@ -1470,6 +1840,18 @@ ALTER TABLE ONLY weir.queues
 
 ALTER TABLE ONLY weir.wakeups
     ADD CONSTRAINT wakeups_pkey PRIMARY KEY (node_id, queue);
+
+--
+-- Name: idempotency_keys_created_at_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX idempotency_keys_created_at_idx ON weir.idempotency_keys USING btree (created_at);
+
+--
+-- Name: INDEX idempotency_keys_created_at_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.idempotency_keys_created_at_idx IS 'Serves the pruner''s DELETE of records older than 24 hours.';
 
 --
 -- Name: jobs_id_idx; Type: INDEX; Schema: weir; Owner: -

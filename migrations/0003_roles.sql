@@ -138,7 +138,7 @@ DECLARE
     worker_functions constant text[] := ARRAY[
         'notify_queues', 'ensure_finished_partitions',
         'register_worker', 'heartbeat', 'claim', 'complete_job', 'fail_job',
-        'snooze_job', 'report_progress', 'unregister_worker'];
+        'complete_jobs', 'snooze_job', 'report_progress', 'unregister_worker'];
     reader_functions constant text[] := ARRAY['explain_job'];
     -- The columns an enqueue sets; every other column takes its default.
     producer_columns constant text[] := ARRAY[
