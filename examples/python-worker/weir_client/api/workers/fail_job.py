@@ -1,0 +1,208 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.fail_request import FailRequest
+from ...models.problem import Problem
+from ...models.recorded import Recorded
+from ...types import Response
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    body: FailRequest,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/jobs/{id}/fail".format(
+            id=quote(str(id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json; charset=utf-8"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Problem | Recorded | None:
+    if response.status_code == 200:
+        response_200 = Recorded.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if 400 <= response.status_code <= 499:
+        response_4xx = Problem.from_dict(response.json())
+
+        return response_4xx
+
+    if 500 <= response.status_code <= 599:
+        response_5xx = Problem.from_dict(response.json())
+
+        return response_5xx
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Problem | Recorded]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    body: FailRequest,
+) -> Response[Problem | Recorded]:
+    """Fail a claimed job's attempt
+
+     Retried after a backoff while attempts are left (unless `retryable`
+    is false), else `failed`; `cancelled` when a cancel was requested.
+    409 when the claim token is stale.
+
+    Args:
+        id (str):
+        body (FailRequest): A failed attempt.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Recorded]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    body: FailRequest,
+) -> Problem | Recorded | None:
+    """Fail a claimed job's attempt
+
+     Retried after a backoff while attempts are left (unless `retryable`
+    is false), else `failed`; `cancelled` when a cancel was requested.
+    409 when the claim token is stale.
+
+    Args:
+        id (str):
+        body (FailRequest): A failed attempt.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Recorded
+    """
+
+    return sync_detailed(
+        id=id,
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    body: FailRequest,
+) -> Response[Problem | Recorded]:
+    """Fail a claimed job's attempt
+
+     Retried after a backoff while attempts are left (unless `retryable`
+    is false), else `failed`; `cancelled` when a cancel was requested.
+    409 when the claim token is stale.
+
+    Args:
+        id (str):
+        body (FailRequest): A failed attempt.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Recorded]
+    """
+
+    kwargs = _get_kwargs(
+        id=id,
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient,
+    body: FailRequest,
+) -> Problem | Recorded | None:
+    """Fail a claimed job's attempt
+
+     Retried after a backoff while attempts are left (unless `retryable`
+    is false), else `failed`; `cancelled` when a cancel was requested.
+    409 when the claim token is stale.
+
+    Args:
+        id (str):
+        body (FailRequest): A failed attempt.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Recorded
+    """
+
+    return (
+        await asyncio_detailed(
+            id=id,
+            client=client,
+            body=body,
+        )
+    ).parsed

@@ -1,0 +1,187 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.heartbeat import Heartbeat
+from ...models.problem import Problem
+from ...types import Response
+
+
+def _get_kwargs(
+    node: str,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/v1/workers/{node}/heartbeat".format(
+            node=quote(str(node), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Heartbeat | Problem | None:
+    if response.status_code == 200:
+        response_200 = Heartbeat.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if 400 <= response.status_code <= 499:
+        response_4xx = Problem.from_dict(response.json())
+
+        return response_4xx
+
+    if 500 <= response.status_code <= 599:
+        response_5xx = Problem.from_dict(response.json())
+
+        return response_5xx
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[Heartbeat | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    node: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Heartbeat | Problem]:
+    """Heartbeat
+
+     Keeps the node alive and answers its running jobs whose cancel was
+    requested. 404: the node was declared dead or unregistered;
+    register again.
+
+    Args:
+        node (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Heartbeat | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        node=node,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    node: str,
+    *,
+    client: AuthenticatedClient,
+) -> Heartbeat | Problem | None:
+    """Heartbeat
+
+     Keeps the node alive and answers its running jobs whose cancel was
+    requested. 404: the node was declared dead or unregistered;
+    register again.
+
+    Args:
+        node (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Heartbeat | Problem
+    """
+
+    return sync_detailed(
+        node=node,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    node: str,
+    *,
+    client: AuthenticatedClient,
+) -> Response[Heartbeat | Problem]:
+    """Heartbeat
+
+     Keeps the node alive and answers its running jobs whose cancel was
+    requested. 404: the node was declared dead or unregistered;
+    register again.
+
+    Args:
+        node (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Heartbeat | Problem]
+    """
+
+    kwargs = _get_kwargs(
+        node=node,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    node: str,
+    *,
+    client: AuthenticatedClient,
+) -> Heartbeat | Problem | None:
+    """Heartbeat
+
+     Keeps the node alive and answers its running jobs whose cancel was
+    requested. 404: the node was declared dead or unregistered;
+    register again.
+
+    Args:
+        node (str):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Heartbeat | Problem
+    """
+
+    return (
+        await asyncio_detailed(
+            node=node,
+            client=client,
+        )
+    ).parsed

@@ -1,0 +1,59 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .attempt_error import AttemptError
+from .claim_request import ClaimRequest
+from .claimed_job import ClaimedJob
+from .claimed_jobs import ClaimedJobs
+from .complete_request import CompleteRequest
+from .enqueue_batch_request import EnqueueBatchRequest
+from .enqueue_request import EnqueueRequest
+from .fail_request import FailRequest
+from .heartbeat import Heartbeat
+from .job import Job
+from .job_batch import JobBatch
+from .job_event_type import JobEventType
+from .job_list import JobList
+from .job_state import JobState
+from .problem import Problem
+from .progress import Progress
+from .progress_request import ProgressRequest
+from .queue import Queue
+from .queue_list import QueueList
+from .recorded import Recorded
+from .register_worker import RegisterWorker
+from .registered_worker import RegisteredWorker
+from .snooze_request import SnoozeRequest
+from .state_counts import StateCounts
+from .unregistered import Unregistered
+from .worker import Worker
+from .worker_list import WorkerList
+
+__all__ = (
+    "AttemptError",
+    "ClaimRequest",
+    "ClaimedJob",
+    "ClaimedJobs",
+    "CompleteRequest",
+    "EnqueueBatchRequest",
+    "EnqueueRequest",
+    "FailRequest",
+    "Heartbeat",
+    "Job",
+    "JobBatch",
+    "JobEventType",
+    "JobList",
+    "JobState",
+    "Problem",
+    "Progress",
+    "ProgressRequest",
+    "Queue",
+    "QueueList",
+    "Recorded",
+    "RegisterWorker",
+    "RegisteredWorker",
+    "SnoozeRequest",
+    "StateCounts",
+    "Unregistered",
+    "Worker",
+    "WorkerList",
+)

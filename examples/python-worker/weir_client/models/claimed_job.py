@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any, Self, TypeVar
+from uuid import UUID
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+T = TypeVar("T", bound="ClaimedJob")
+
+
+@_attrs_define
+class ClaimedJob:
+    """A claimed job: run it, then report with its `claim_token`.
+
+    Attributes:
+        id (UUID):
+        kind (str):
+        args (Any):
+        attempt (int): This attempt's number (1 for the first).
+        claim_token (UUID): Pass it to every report about this attempt.
+        deadline (datetime.datetime): The attempt is taken back (and retried) after this.
+        parents (Any): Results of the jobs this one depends on.
+    """
+
+    id: UUID
+    kind: str
+    args: Any
+    attempt: int
+    claim_token: UUID
+    deadline: datetime.datetime
+    parents: Any
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        id = str(self.id)
+
+        kind = self.kind
+
+        args = self.args
+
+        attempt = self.attempt
+
+        claim_token = str(self.claim_token)
+
+        deadline = self.deadline.isoformat()
+
+        parents = self.parents
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "id": id,
+                "kind": kind,
+                "args": args,
+                "attempt": attempt,
+                "claim_token": claim_token,
+                "deadline": deadline,
+                "parents": parents,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        d = dict(src_dict)
+        id = UUID(d.pop("id"))
+
+        kind = d.pop("kind")
+
+        args = d.pop("args")
+
+        attempt = d.pop("attempt")
+
+        claim_token = UUID(d.pop("claim_token"))
+
+        deadline = datetime.datetime.fromisoformat(d.pop("deadline"))
+
+        parents = d.pop("parents")
+
+        claimed_job = cls(
+            id=id,
+            kind=kind,
+            args=args,
+            attempt=attempt,
+            claim_token=claim_token,
+            deadline=deadline,
+            parents=parents,
+        )
+
+        claimed_job.additional_properties = d
+        return claimed_job
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
