@@ -15,6 +15,7 @@ use super::{ApiConfig, RETRY_AFTER_SECS};
 pub const ROUTES: &[&str] = &[
     "/v1/jobs",
     "/v1/jobs/batch",
+    "/v1/jobs/complete",
     "/v1/jobs/{id}",
     "/v1/jobs/{id}/events",
     "/v1/jobs/{id}/cancel",
@@ -23,6 +24,13 @@ pub const ROUTES: &[&str] = &[
     "/v1/queues/{name}/pause",
     "/v1/queues/{name}/resume",
     "/v1/workers",
+    "/v1/workers/{node}",
+    "/v1/workers/{node}/heartbeat",
+    "/v1/workers/{node}/claim",
+    "/v1/jobs/{id}/complete",
+    "/v1/jobs/{id}/fail",
+    "/v1/jobs/{id}/snooze",
+    "/v1/jobs/{id}/progress",
     "/healthz",
     "/readyz",
     "/metrics",
@@ -223,7 +231,7 @@ pub fn method_label(method: &Method) -> &'static str {
 }
 
 /// The template of [`ROUTES`] that `path` matches (`/v1/jobs/<uuid>/cancel`
-/// → `/v1/jobs/{id}/cancel`), the root of a tree of [`TREES`], or
+/// → `/v1/jobs/{id}/cancel`), the root of a tree of `TREES`, or
 /// [`OTHER_ROUTE`].
 pub fn route_template(path: &str) -> &'static str {
     let matches = |template: &str| {

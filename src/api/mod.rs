@@ -176,7 +176,6 @@ pub struct BearerToken(pub Bearer);
 type Apis = (
     jobs::JobsApi,
     queues::QueuesApi,
-    queues::WorkersApi,
     worker_api::WorkerApi,
     health::HealthApi,
 );
@@ -188,9 +187,6 @@ fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             queues::QueuesApi {
-                state: state.clone(),
-            },
-            queues::WorkersApi {
                 state: state.clone(),
             },
             worker_api::WorkerApi {

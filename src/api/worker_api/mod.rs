@@ -13,6 +13,7 @@ use poem_openapi::payload::Json;
 use uuid::Uuid;
 
 use super::problem::{ApiError, respond};
+use super::queues::{ListWorkersResponse, WorkerDto, WorkerListDto};
 use super::{ApiAuth, ApiTags, AppState};
 
 mod types;
@@ -54,6 +55,37 @@ fn report(recorded: Result<bool, crate::Error>, id: JobId) -> ReportResponse {
 
 #[OpenApi(tag = "ApiTags::Workers")]
 impl WorkerApi {
+    /// List worker nodes
+    ///
+    /// Live worker nodes (heartbeat within the dead-after window): id,
+    /// host, queues, kinds, running count, last heartbeat.
+    #[oai(path = "/v1/workers", method = "get", operation_id = "list_workers")]
+    async fn list(&self, _auth: ApiAuth) -> ListWorkersResponse {
+        match self
+            .state
+            .client
+            .workers(self.state.config.node_dead_after)
+            .await
+        {
+            Ok(nodes) => ListWorkersResponse::Ok(Json(WorkerListDto {
+                workers: nodes
+                    .into_iter()
+                    .map(|n| WorkerDto {
+                        id: n.id,
+                        host: n.host,
+                        pid: n.pid,
+                        queues: n.queues,
+                        kinds: n.kinds,
+                        running: n.running,
+                        started_at: n.started_at,
+                        last_heartbeat: n.heartbeat_at,
+                    })
+                    .collect(),
+            })),
+            Err(e) => respond(e),
+        }
+    }
+
     /// Register a worker node
     ///
     /// For workers in any language: answers the node id and how often to

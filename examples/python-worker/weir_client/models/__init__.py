@@ -4,7 +4,10 @@ from .attempt_error import AttemptError
 from .claim_request import ClaimRequest
 from .claimed_job import ClaimedJob
 from .claimed_jobs import ClaimedJobs
+from .complete_batch_request import CompleteBatchRequest
 from .complete_request import CompleteRequest
+from .completed_batch import CompletedBatch
+from .completed_job import CompletedJob
 from .enqueue_batch_request import EnqueueBatchRequest
 from .enqueue_request import EnqueueRequest
 from .fail_request import FailRequest
@@ -33,7 +36,10 @@ __all__ = (
     "ClaimRequest",
     "ClaimedJob",
     "ClaimedJobs",
+    "CompleteBatchRequest",
     "CompleteRequest",
+    "CompletedBatch",
+    "CompletedJob",
     "EnqueueBatchRequest",
     "EnqueueRequest",
     "FailRequest",

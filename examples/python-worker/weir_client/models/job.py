@@ -28,7 +28,6 @@ class Job:
             id (UUID): UUIDv7, time-ordered.
             kind (str): Name of the handler.
             queue (str):
-            args (Any): The handler's arguments (a JSON object).
             priority (int): Higher runs first.
             state (JobState): The state of a job.
             attempt (int): Attempts started.
@@ -36,10 +35,13 @@ class Job:
             run_at (datetime.datetime): Earliest time the job may (next) run.
             created_at (datetime.datetime):
             errors (list[AttemptError]): One entry per failed attempt.
+            args (Any | Unset): The handler's arguments (a JSON object). Left out of
+                `GET /v1/jobs` pages unless `include=args`.
             started_at (datetime.datetime | Unset): When the latest attempt started.
             finished_at (datetime.datetime | Unset): When the job reached a terminal state.
             progress (Progress | Unset): What a running handler last reported.
-            result (Any | Unset): What the handler returned (succeeded jobs).
+            result (Any | Unset): What the handler returned (succeeded jobs). Left out of
+                `GET /v1/jobs` pages unless `include=result`.
             unique_key (str | Unset):
             timeout_seconds (int | Unset): Per-attempt timeout set on the job.
             cancel_requested (datetime.datetime | Unset): When a cancel of the running job was requested.
@@ -48,7 +50,6 @@ class Job:
     id: UUID
     kind: str
     queue: str
-    args: Any
     priority: int
     state: JobState
     attempt: int
@@ -56,6 +57,7 @@ class Job:
     run_at: datetime.datetime
     created_at: datetime.datetime
     errors: list[AttemptError]
+    args: Any | Unset = UNSET
     started_at: datetime.datetime | Unset = UNSET
     finished_at: datetime.datetime | Unset = UNSET
     progress: Progress | Unset = UNSET
@@ -71,8 +73,6 @@ class Job:
         kind = self.kind
 
         queue = self.queue
-
-        args = self.args
 
         priority = self.priority
 
@@ -90,6 +90,8 @@ class Job:
         for errors_item_data in self.errors:
             errors_item = errors_item_data.to_dict()
             errors.append(errors_item)
+
+        args = self.args
 
         started_at: str | Unset = UNSET
         if not isinstance(self.started_at, Unset):
@@ -120,7 +122,6 @@ class Job:
                 "id": id,
                 "kind": kind,
                 "queue": queue,
-                "args": args,
                 "priority": priority,
                 "state": state,
                 "attempt": attempt,
@@ -130,6 +131,8 @@ class Job:
                 "errors": errors,
             }
         )
+        if args is not UNSET:
+            field_dict["args"] = args
         if started_at is not UNSET:
             field_dict["started_at"] = started_at
         if finished_at is not UNSET:
@@ -159,8 +162,6 @@ class Job:
 
         queue = d.pop("queue")
 
-        args = d.pop("args")
-
         priority = d.pop("priority")
 
         state = JobState(d.pop("state"))
@@ -179,6 +180,8 @@ class Job:
             errors_item = AttemptError.from_dict(errors_item_data)
 
             errors.append(errors_item)
+
+        args = d.pop("args", UNSET)
 
         _started_at = d.pop("started_at", UNSET)
         started_at: datetime.datetime | Unset
@@ -218,7 +221,6 @@ class Job:
             id=id,
             kind=kind,
             queue=queue,
-            args=args,
             priority=priority,
             state=state,
             attempt=attempt,
@@ -226,6 +228,7 @@ class Job:
             run_at=run_at,
             created_at=created_at,
             errors=errors,
+            args=args,
             started_at=started_at,
             finished_at=finished_at,
             progress=progress,

@@ -88,8 +88,10 @@ def sync_detailed(
 
      Answers at once with the job (201 and `Location`). With a
     `unique_key` held by a live job, answers that job (200). With an
-    `Idempotency-Key` header seen in the last 24 hours, answers the job
-    the first request created (200), even if it has finished since.
+    `Idempotency-Key` header the same caller (bearer token) sent in the
+    last 24 hours with the same body, answers the job the first request
+    created (200), even if it has finished since; with another body,
+    422.
 
     Args:
         idempotency_key (str | Unset):
@@ -125,8 +127,10 @@ def sync(
 
      Answers at once with the job (201 and `Location`). With a
     `unique_key` held by a live job, answers that job (200). With an
-    `Idempotency-Key` header seen in the last 24 hours, answers the job
-    the first request created (200), even if it has finished since.
+    `Idempotency-Key` header the same caller (bearer token) sent in the
+    last 24 hours with the same body, answers the job the first request
+    created (200), even if it has finished since; with another body,
+    422.
 
     Args:
         idempotency_key (str | Unset):
@@ -157,8 +161,10 @@ async def asyncio_detailed(
 
      Answers at once with the job (201 and `Location`). With a
     `unique_key` held by a live job, answers that job (200). With an
-    `Idempotency-Key` header seen in the last 24 hours, answers the job
-    the first request created (200), even if it has finished since.
+    `Idempotency-Key` header the same caller (bearer token) sent in the
+    last 24 hours with the same body, answers the job the first request
+    created (200), even if it has finished since; with another body,
+    422.
 
     Args:
         idempotency_key (str | Unset):
@@ -192,8 +198,10 @@ async def asyncio(
 
      Answers at once with the job (201 and `Location`). With a
     `unique_key` held by a live job, answers that job (200). With an
-    `Idempotency-Key` header seen in the last 24 hours, answers the job
-    the first request created (200), even if it has finished since.
+    `Idempotency-Key` header the same caller (bearer token) sent in the
+    last 24 hours with the same body, answers the job the first request
+    created (200), even if it has finished since; with another body,
+    422.
 
     Args:
         idempotency_key (str | Unset):

@@ -47,6 +47,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
 
@@ -85,6 +90,8 @@ def sync_detailed(
      With `wait=N`, holds the request until the job is terminal or N
     seconds pass (capped at the server's limit, 60 s by default), woken
     by the database's notification, and answers the job as it is then.
+    A web node follows a limited number of jobs at once for its
+    clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
         id (str):
@@ -121,6 +128,8 @@ def sync(
      With `wait=N`, holds the request until the job is terminal or N
     seconds pass (capped at the server's limit, 60 s by default), woken
     by the database's notification, and answers the job as it is then.
+    A web node follows a limited number of jobs at once for its
+    clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
         id (str):
@@ -152,6 +161,8 @@ async def asyncio_detailed(
      With `wait=N`, holds the request until the job is terminal or N
     seconds pass (capped at the server's limit, 60 s by default), woken
     by the database's notification, and answers the job as it is then.
+    A web node follows a limited number of jobs at once for its
+    clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
         id (str):
@@ -186,6 +197,8 @@ async def asyncio(
      With `wait=N`, holds the request until the job is terminal or N
     seconds pass (capped at the server's limit, 60 s by default), woken
     by the database's notification, and answers the job as it is then.
+    A web node follows a limited number of jobs at once for its
+    clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
         id (str):

@@ -32,6 +32,11 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
+
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
 
@@ -68,8 +73,10 @@ def sync_detailed(
 
      Server-Sent Events: the current state first, then one event per
     progress report (coalesced, a few per second at most) and per state
-    change, ending after the terminal state. Each event's `data` is a
-    `JobEvent`.
+    change, ending after the terminal state, or when the server's stream
+    lifetime (15 min by default) has passed: reconnect then. Each
+    event's `data` is a `JobEvent`. Past the web node's limit of
+    followed jobs, 503 with `Retry-After`.
 
     Args:
         id (str):
@@ -102,8 +109,10 @@ def sync(
 
      Server-Sent Events: the current state first, then one event per
     progress report (coalesced, a few per second at most) and per state
-    change, ending after the terminal state. Each event's `data` is a
-    `JobEvent`.
+    change, ending after the terminal state, or when the server's stream
+    lifetime (15 min by default) has passed: reconnect then. Each
+    event's `data` is a `JobEvent`. Past the web node's limit of
+    followed jobs, 503 with `Retry-After`.
 
     Args:
         id (str):
@@ -131,8 +140,10 @@ async def asyncio_detailed(
 
      Server-Sent Events: the current state first, then one event per
     progress report (coalesced, a few per second at most) and per state
-    change, ending after the terminal state. Each event's `data` is a
-    `JobEvent`.
+    change, ending after the terminal state, or when the server's stream
+    lifetime (15 min by default) has passed: reconnect then. Each
+    event's `data` is a `JobEvent`. Past the web node's limit of
+    followed jobs, 503 with `Retry-After`.
 
     Args:
         id (str):
@@ -163,8 +174,10 @@ async def asyncio(
 
      Server-Sent Events: the current state first, then one event per
     progress report (coalesced, a few per second at most) and per state
-    change, ending after the terminal state. Each event's `data` is a
-    `JobEvent`.
+    change, ending after the terminal state, or when the server's stream
+    lifetime (15 min by default) has passed: reconnect then. Each
+    event's `data` is a `JobEvent`. Past the web node's limit of
+    followed jobs, 503 with `Retry-After`.
 
     Args:
         id (str):

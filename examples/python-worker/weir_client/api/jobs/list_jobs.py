@@ -18,6 +18,7 @@ def _get_kwargs(
     kind: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    include: str | Unset = UNSET,
 ) -> dict[str, Any]:
 
     params: dict[str, Any] = {}
@@ -35,6 +36,8 @@ def _get_kwargs(
     params["limit"] = limit
 
     params["cursor"] = cursor
+
+    params["include"] = include
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -90,12 +93,16 @@ def sync_detailed(
     kind: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    include: str | Unset = UNSET,
 ) -> Response[JobList | Problem]:
     """List jobs
 
      Newest first, filtered by `state`, `queue` and `kind`. Pages are
     keyset-paginated: pass `next_cursor` as `cursor`; jobs enqueued
-    meanwhile never shift later pages.
+    meanwhile never shift later pages. Jobs are listed without `args`
+    and `result` unless `include` asks for them. A page ends early, with
+    `next_cursor`, before its jobs pass the server's size limit (8 MiB
+    of JSON by default).
 
     Args:
         state (JobState | Unset): The state of a job.
@@ -103,6 +110,7 @@ def sync_detailed(
         kind (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -118,6 +126,7 @@ def sync_detailed(
         kind=kind,
         limit=limit,
         cursor=cursor,
+        include=include,
     )
 
     response = client.get_httpx_client().request(
@@ -135,12 +144,16 @@ def sync(
     kind: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    include: str | Unset = UNSET,
 ) -> JobList | Problem | None:
     """List jobs
 
      Newest first, filtered by `state`, `queue` and `kind`. Pages are
     keyset-paginated: pass `next_cursor` as `cursor`; jobs enqueued
-    meanwhile never shift later pages.
+    meanwhile never shift later pages. Jobs are listed without `args`
+    and `result` unless `include` asks for them. A page ends early, with
+    `next_cursor`, before its jobs pass the server's size limit (8 MiB
+    of JSON by default).
 
     Args:
         state (JobState | Unset): The state of a job.
@@ -148,6 +161,7 @@ def sync(
         kind (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,6 +178,7 @@ def sync(
         kind=kind,
         limit=limit,
         cursor=cursor,
+        include=include,
     ).parsed
 
 
@@ -175,12 +190,16 @@ async def asyncio_detailed(
     kind: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    include: str | Unset = UNSET,
 ) -> Response[JobList | Problem]:
     """List jobs
 
      Newest first, filtered by `state`, `queue` and `kind`. Pages are
     keyset-paginated: pass `next_cursor` as `cursor`; jobs enqueued
-    meanwhile never shift later pages.
+    meanwhile never shift later pages. Jobs are listed without `args`
+    and `result` unless `include` asks for them. A page ends early, with
+    `next_cursor`, before its jobs pass the server's size limit (8 MiB
+    of JSON by default).
 
     Args:
         state (JobState | Unset): The state of a job.
@@ -188,6 +207,7 @@ async def asyncio_detailed(
         kind (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -203,6 +223,7 @@ async def asyncio_detailed(
         kind=kind,
         limit=limit,
         cursor=cursor,
+        include=include,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -218,12 +239,16 @@ async def asyncio(
     kind: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     cursor: str | Unset = UNSET,
+    include: str | Unset = UNSET,
 ) -> JobList | Problem | None:
     """List jobs
 
      Newest first, filtered by `state`, `queue` and `kind`. Pages are
     keyset-paginated: pass `next_cursor` as `cursor`; jobs enqueued
-    meanwhile never shift later pages.
+    meanwhile never shift later pages. Jobs are listed without `args`
+    and `result` unless `include` asks for them. A page ends early, with
+    `next_cursor`, before its jobs pass the server's size limit (8 MiB
+    of JSON by default).
 
     Args:
         state (JobState | Unset): The state of a job.
@@ -231,6 +256,7 @@ async def asyncio(
         kind (str | Unset):
         limit (int | Unset):
         cursor (str | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -248,5 +274,6 @@ async def asyncio(
             kind=kind,
             limit=limit,
             cursor=cursor,
+            include=include,
         )
     ).parsed
