@@ -272,6 +272,31 @@ pub struct Enqueued {
     pub created: bool,
 }
 
+/// Largest magnitude of a JSON number in a job's args or result.
+/// PostgreSQL keeps numbers exactly and writes them back in full; one near
+/// the limit of a 64-bit float would then not read back as one.
+pub const MAX_JSON_NUMBER: f64 = 1e300;
+
+/// Why `value` could be stored but not read back, if so: a number beyond
+/// [`MAX_JSON_NUMBER`] in magnitude.
+///
+/// ```
+/// use serde_json::json;
+/// assert_eq!(weir::job::unreadable_json(&json!({"a": [1, 2.5e10]})), None);
+/// assert!(weir::job::unreadable_json(&json!({"a": [1.7e308]})).is_some());
+/// ```
+pub fn unreadable_json(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.abs() > MAX_JSON_NUMBER)
+            .map(|f| format!("the number {f:e} is beyond {MAX_JSON_NUMBER:e} in magnitude")),
+        serde_json::Value::Array(items) => items.iter().find_map(unreadable_json),
+        serde_json::Value::Object(map) => map.values().find_map(unreadable_json),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -197,11 +197,15 @@ async fn malformed_ids_unknown_routes_and_methods_answer_problem_json(pool: PgPo
         StatusCode::NOT_FOUND,
     )
     .await;
-    assert_problem(
-        cli.delete("/v1/jobs").send().await,
-        StatusCode::METHOD_NOT_ALLOWED,
-    )
-    .await;
+    let resp = cli.delete("/v1/jobs").send().await;
+    resp.assert_header("allow", "GET, POST");
+    assert_problem(resp, StatusCode::METHOD_NOT_ALLOWED).await;
+    let resp = cli
+        .put("/v1/jobs/00000000-0000-0000-0000-000000000000/cancel")
+        .send()
+        .await;
+    resp.assert_header("allow", "POST");
+    assert_problem(resp, StatusCode::METHOD_NOT_ALLOWED).await;
     assert_problem(
         cli.get("/v1/jobs?limit=0").send().await,
         StatusCode::BAD_REQUEST,

@@ -112,6 +112,12 @@ pub(super) async fn guard<E: Endpoint>(
         Ok(r) => r.into_response(),
         Err(e) => problem::catch_all(e).await,
     };
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && let Some(allowed) = super::spec::allowed_methods(route_template(&path))
+        && let Ok(value) = HeaderValue::from_str(allowed)
+    {
+        resp.headers_mut().insert("Allow", value);
+    }
     if resp.status() == StatusCode::SERVICE_UNAVAILABLE
         && !resp.headers().contains_key("retry-after")
     {

@@ -22,6 +22,7 @@ pub mod health;
 pub mod jobs;
 pub mod problem;
 pub mod queues;
+pub mod spec;
 pub mod string_types;
 pub mod ui;
 pub mod worker_api;
@@ -225,9 +226,7 @@ pub fn spec_json() -> String {
         Followers::detached(pool),
         ApiConfig::default(),
     );
-    let mut spec = service(state).spec();
-    spec.push('\n');
-    spec
+    spec::truthful(&service(state).spec())
 }
 
 /// The whole web application: `/v1` API, `/docs`, `/openapi.json`, `/ui`,
@@ -236,7 +235,12 @@ pub fn app(state: Arc<AppState>) -> impl Endpoint {
     let config = state.config.clone();
     let api = service(state);
     let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
+    let spec = poem::endpoint::make_sync(|_| {
+        static SPEC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        poem::Response::builder()
+            .content_type("application/json; charset=utf-8")
+            .body(SPEC.get_or_init(spec_json).clone())
+    });
     Route::new()
         .nest("/docs", docs)
         .at("/openapi.json", spec)

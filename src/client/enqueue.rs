@@ -166,7 +166,10 @@ pub async fn enqueue_many_in<'a>(
         check_values(job)?;
     }
     let fixed;
-    let jobs = if jobs.iter().all(|j| j.args.is_object()) {
+    let jobs = if jobs
+        .iter()
+        .all(|j| j.args.is_object() && crate::job::unreadable_json(&j.args).is_none())
+    {
         jobs
     } else {
         fixed = jobs.iter().map(checked_args).collect::<Result<Vec<_>>>()?;
@@ -191,6 +194,9 @@ fn checked_args(job: &NewJob) -> Result<NewJob> {
     };
     if !args.is_object() {
         return Err(Error::InvalidJob("args must be a JSON object".into()));
+    }
+    if let Some(why) = crate::job::unreadable_json(&args) {
+        return Err(Error::InvalidJob(format!("args: {why}")));
     }
     Ok(NewJob {
         args,

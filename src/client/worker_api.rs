@@ -153,6 +153,9 @@ impl Client {
         token: ClaimToken,
         result: &serde_json::Value,
     ) -> Result<bool> {
+        if let Some(why) = crate::job::unreadable_json(result) {
+            return Err(crate::Error::InvalidArgument(format!("result: {why}")));
+        }
         db::worker_api::complete(&self.pool, id, token, result).await
     }
 
@@ -163,6 +166,12 @@ impl Client {
         &self,
         reports: &[(JobId, ClaimToken, serde_json::Value)],
     ) -> Result<Vec<JobId>> {
+        if let Some(why) = reports
+            .iter()
+            .find_map(|(_, _, r)| crate::job::unreadable_json(r))
+        {
+            return Err(crate::Error::InvalidArgument(format!("result: {why}")));
+        }
         db::worker_api::complete_many(&self.pool, reports).await
     }
 

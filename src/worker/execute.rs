@@ -89,6 +89,13 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
             format!("the handler's result is over the limit of {MAX_RESULT_BYTES} bytes of JSON"),
             true,
         ),
+        Ok(Ok(result)) if crate::job::unreadable_json(&result).is_some() => fail(
+            format!(
+                "the handler's result cannot be stored: {}",
+                crate::job::unreadable_json(&result).unwrap_or_default()
+            ),
+            true,
+        ),
         Ok(Ok(result)) => Outcome::Succeeded(Success {
             id: job.id,
             token: job.claim_token,

@@ -298,9 +298,18 @@ impl JobsApi {
                 ),
             };
             let limit = limit.0.unwrap_or(50);
+            // An empty filter is no filter; any other must be a queue name.
+            let queue = queue.0.filter(|q| !q.is_empty());
+            if let Some(q) = &queue
+                && !crate::job::is_valid_queue_name(q)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "queue {q:?} is not a queue name: 1 to 128 letters, digits, '_', '.', ':' or '-'"
+                )));
+            }
             let filter = ListFilter {
                 state: state.0.map(Into::into),
-                queue: queue.0,
+                queue,
                 kind: kind.0,
                 before,
             };

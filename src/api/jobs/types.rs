@@ -174,7 +174,8 @@ impl From<Job> for JobDto {
 #[oai(
     rename = "EnqueueRequest",
     rename_all = "snake_case",
-    deny_unknown_fields
+    deny_unknown_fields,
+    example
 )]
 pub struct EnqueueRequest {
     /// Name of the handler, e.g. `demo.process_item`.
@@ -202,6 +203,24 @@ pub struct EnqueueRequest {
     /// it, e.g. `invoice:42`.
     #[oai(validator(min_length = 1, max_length = 255))]
     pub unique_key: Option<StrictString>,
+}
+
+impl poem_openapi::types::Example for EnqueueRequest {
+    /// The demo task, with enough steps to watch its progress (Swagger UI's
+    /// "Try it out" starts from this).
+    fn example() -> Self {
+        EnqueueRequest {
+            kind: TaskKind("demo.process_item".into()),
+            args: Some(serde_json::json!({"name": "widget", "steps": 10, "step_ms": 500})),
+            queue: None,
+            priority: None,
+            run_at: None,
+            delay_seconds: None,
+            max_attempts: None,
+            timeout_seconds: None,
+            unique_key: None,
+        }
+    }
 }
 
 impl EnqueueRequest {

@@ -3,6 +3,7 @@
 from .attempt_error import AttemptError
 from .claim_request import ClaimRequest
 from .claimed_job import ClaimedJob
+from .claimed_job_args import ClaimedJobArgs
 from .claimed_jobs import ClaimedJobs
 from .complete_batch_request import CompleteBatchRequest
 from .complete_request import CompleteRequest
@@ -10,11 +11,15 @@ from .completed_batch import CompletedBatch
 from .completed_job import CompletedJob
 from .enqueue_batch_request import EnqueueBatchRequest
 from .enqueue_request import EnqueueRequest
+from .enqueue_request_args_type_0 import EnqueueRequestArgsType0
 from .fail_request import FailRequest
 from .heartbeat import Heartbeat
 from .job import Job
+from .job_args import JobArgs
 from .job_batch import JobBatch
 from .job_event_type import JobEventType
+from .job_events_response_200 import JobEventsResponse200
+from .job_events_response_200_event import JobEventsResponse200Event
 from .job_list import JobList
 from .job_state import JobState
 from .problem import Problem
@@ -35,6 +40,7 @@ __all__ = (
     "AttemptError",
     "ClaimRequest",
     "ClaimedJob",
+    "ClaimedJobArgs",
     "ClaimedJobs",
     "CompleteBatchRequest",
     "CompleteRequest",
@@ -42,11 +48,15 @@ __all__ = (
     "CompletedJob",
     "EnqueueBatchRequest",
     "EnqueueRequest",
+    "EnqueueRequestArgsType0",
     "FailRequest",
     "Heartbeat",
     "Job",
+    "JobArgs",
     "JobBatch",
     "JobEventType",
+    "JobEventsResponse200",
+    "JobEventsResponse200Event",
     "JobList",
     "JobState",
     "Problem",

@@ -15,20 +15,20 @@ class AttemptError:
     """The error of one failed attempt.
 
     Attributes:
-        attempt (int): The attempt that failed (from 1).
         at (datetime.datetime): When it failed.
+        attempt (int): The attempt that failed (from 1).
         message (str): What went wrong.
     """
 
-    attempt: int
     at: datetime.datetime
+    attempt: int
     message: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        attempt = self.attempt
-
         at = self.at.isoformat()
+
+        attempt = self.attempt
 
         message = self.message
 
@@ -36,8 +36,8 @@ class AttemptError:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "attempt": attempt,
                 "at": at,
+                "attempt": attempt,
                 "message": message,
             }
         )
@@ -47,15 +47,15 @@ class AttemptError:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        attempt = d.pop("attempt")
-
         at = datetime.datetime.fromisoformat(d.pop("at"))
+
+        attempt = d.pop("attempt")
 
         message = d.pop("message")
 
         attempt_error = cls(
-            attempt=attempt,
             at=at,
+            attempt=attempt,
             message=message,
         )
 

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -16,36 +15,43 @@ class ClaimRequest:
     """What to claim.
 
     Attributes:
-        queue (str): The queue to claim from.
         kinds (list[str]): Kinds to claim (those this worker has handlers for).
-        max_ (int | Unset): Most jobs to claim, 1 to 1000 (default 1). Claim no more than you
+        queue (str): The queue to claim from.
+        max_ (int | None | Unset): Most jobs to claim, 1 to 1000 (default 1). Claim no more than you
             can start now: claimed jobs are `running` and count against their
             timeout.
-        wait (float | Unset): Seconds to wait for a job when none is available (0 to the server's
+        wait (float | None | Unset): Seconds to wait for a job when none is available (0 to the server's
             cap, 60 s by default; default 0): a long-poll woken by NOTIFY.
     """
 
-    queue: str
     kinds: list[str]
-    max_: int | Unset = UNSET
-    wait: float | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    queue: str
+    max_: int | None | Unset = UNSET
+    wait: float | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
-        queue = self.queue
-
         kinds = self.kinds
 
-        max_ = self.max_
+        queue = self.queue
 
-        wait = self.wait
+        max_: int | None | Unset
+        if isinstance(self.max_, Unset):
+            max_ = UNSET
+        else:
+            max_ = self.max_
+
+        wait: float | None | Unset
+        if isinstance(self.wait, Unset):
+            wait = UNSET
+        else:
+            wait = self.wait
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
-                "queue": queue,
                 "kinds": kinds,
+                "queue": queue,
             }
         )
         if max_ is not UNSET:
@@ -58,36 +64,33 @@ class ClaimRequest:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        queue = d.pop("queue")
-
         kinds = cast(list[str], d.pop("kinds"))
 
-        max_ = d.pop("max", UNSET)
+        queue = d.pop("queue")
 
-        wait = d.pop("wait", UNSET)
+        def _parse_max_(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        max_ = _parse_max_(d.pop("max", UNSET))
+
+        def _parse_wait(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
+
+        wait = _parse_wait(d.pop("wait", UNSET))
 
         claim_request = cls(
-            queue=queue,
             kinds=kinds,
+            queue=queue,
             max_=max_,
             wait=wait,
         )
 
-        claim_request.additional_properties = d
         return claim_request
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

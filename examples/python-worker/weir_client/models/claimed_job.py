@@ -2,11 +2,15 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.claimed_job_args import ClaimedJobArgs
+
 
 T = TypeVar("T", bound="ClaimedJob")
 
@@ -16,30 +20,26 @@ class ClaimedJob:
     """A claimed job: run it, then report with its `claim_token`.
 
     Attributes:
-        id (UUID):
-        kind (str):
-        args (Any):
+        args (ClaimedJobArgs):
         attempt (int): This attempt's number (1 for the first).
         claim_token (UUID): Pass it to every report about this attempt.
         deadline (datetime.datetime): The attempt is taken back (and retried) after this.
+        id (UUID):
+        kind (str):
         parents (Any): Results of the jobs this one depends on.
     """
 
-    id: UUID
-    kind: str
-    args: Any
+    args: ClaimedJobArgs
     attempt: int
     claim_token: UUID
     deadline: datetime.datetime
+    id: UUID
+    kind: str
     parents: Any
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = str(self.id)
-
-        kind = self.kind
-
-        args = self.args
+        args = self.args.to_dict()
 
         attempt = self.attempt
 
@@ -47,18 +47,22 @@ class ClaimedJob:
 
         deadline = self.deadline.isoformat()
 
+        id = str(self.id)
+
+        kind = self.kind
+
         parents = self.parents
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "id": id,
-                "kind": kind,
                 "args": args,
                 "attempt": attempt,
                 "claim_token": claim_token,
                 "deadline": deadline,
+                "id": id,
+                "kind": kind,
                 "parents": parents,
             }
         )
@@ -67,12 +71,10 @@ class ClaimedJob:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.claimed_job_args import ClaimedJobArgs
+
         d = dict(src_dict)
-        id = UUID(d.pop("id"))
-
-        kind = d.pop("kind")
-
-        args = d.pop("args")
+        args = ClaimedJobArgs.from_dict(d.pop("args"))
 
         attempt = d.pop("attempt")
 
@@ -80,15 +82,19 @@ class ClaimedJob:
 
         deadline = datetime.datetime.fromisoformat(d.pop("deadline"))
 
+        id = UUID(d.pop("id"))
+
+        kind = d.pop("kind")
+
         parents = d.pop("parents")
 
         claimed_job = cls(
-            id=id,
-            kind=kind,
             args=args,
             attempt=attempt,
             claim_token=claim_token,
             deadline=deadline,
+            id=id,
+            kind=kind,
             parents=parents,
         )
 

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from ..models.enqueue_request_args_type_0 import EnqueueRequestArgsType0
+
 
 T = TypeVar("T", bound="EnqueueRequest")
 
@@ -16,54 +19,92 @@ T = TypeVar("T", bound="EnqueueRequest")
 class EnqueueRequest:
     """A job to enqueue. Only `kind` is required.
 
+    Example:
+        {'args': {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}
+
     Attributes:
         kind (str): Name of the handler, e.g. `demo.process_item`.
-        args (Any | Unset): Arguments: a JSON object (default `{}`).
-        queue (str | Unset): Queue (default `default`): letters, digits, `_ . : -`.
-        priority (int | Unset): Higher runs first (default 0).
-        run_at (datetime.datetime | Unset): Run no sooner than this time. Exclusive with `delay_seconds`.
-        delay_seconds (float | Unset): Run no sooner than this many seconds from now. Exclusive with `run_at`.
-        max_attempts (int | Unset): Attempts allowed (default 20).
-        timeout_seconds (int | Unset): Per-attempt timeout in seconds (default: the task's, else 30 min).
-        unique_key (str | Unset): While a job with this key is not finished, enqueueing another with
+        args (EnqueueRequestArgsType0 | None | Unset): Arguments: a JSON object (default `{}`).
+        delay_seconds (float | None | Unset): Run no sooner than this many seconds from now. Exclusive with `run_at`.
+        max_attempts (int | None | Unset): Attempts allowed (default 20).
+        priority (int | None | Unset): Higher runs first (default 0).
+        queue (None | str | Unset): Queue (default `default`): letters, digits, `_ . : -`.
+        run_at (datetime.datetime | None | Unset): Run no sooner than this time. Exclusive with `delay_seconds`.
+        timeout_seconds (int | None | Unset): Per-attempt timeout in seconds (default: the task's, else 30 min).
+        unique_key (None | str | Unset): While a job with this key is not finished, enqueueing another with
             it returns that job (200) instead of creating one. Global: namespace
             it, e.g. `invoice:42`.
     """
 
     kind: str
-    args: Any | Unset = UNSET
-    queue: str | Unset = UNSET
-    priority: int | Unset = UNSET
-    run_at: datetime.datetime | Unset = UNSET
-    delay_seconds: float | Unset = UNSET
-    max_attempts: int | Unset = UNSET
-    timeout_seconds: int | Unset = UNSET
-    unique_key: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    args: EnqueueRequestArgsType0 | None | Unset = UNSET
+    delay_seconds: float | None | Unset = UNSET
+    max_attempts: int | None | Unset = UNSET
+    priority: int | None | Unset = UNSET
+    queue: None | str | Unset = UNSET
+    run_at: datetime.datetime | None | Unset = UNSET
+    timeout_seconds: int | None | Unset = UNSET
+    unique_key: None | str | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.enqueue_request_args_type_0 import EnqueueRequestArgsType0
+
         kind = self.kind
 
-        args = self.args
+        args: dict[str, Any] | None | Unset
+        if isinstance(self.args, Unset):
+            args = UNSET
+        elif isinstance(self.args, EnqueueRequestArgsType0):
+            args = self.args.to_dict()
+        else:
+            args = self.args
 
-        queue = self.queue
+        delay_seconds: float | None | Unset
+        if isinstance(self.delay_seconds, Unset):
+            delay_seconds = UNSET
+        else:
+            delay_seconds = self.delay_seconds
 
-        priority = self.priority
+        max_attempts: int | None | Unset
+        if isinstance(self.max_attempts, Unset):
+            max_attempts = UNSET
+        else:
+            max_attempts = self.max_attempts
 
-        run_at: str | Unset = UNSET
-        if not isinstance(self.run_at, Unset):
+        priority: int | None | Unset
+        if isinstance(self.priority, Unset):
+            priority = UNSET
+        else:
+            priority = self.priority
+
+        queue: None | str | Unset
+        if isinstance(self.queue, Unset):
+            queue = UNSET
+        else:
+            queue = self.queue
+
+        run_at: None | str | Unset
+        if isinstance(self.run_at, Unset):
+            run_at = UNSET
+        elif isinstance(self.run_at, datetime.datetime):
             run_at = self.run_at.isoformat()
+        else:
+            run_at = self.run_at
 
-        delay_seconds = self.delay_seconds
+        timeout_seconds: int | None | Unset
+        if isinstance(self.timeout_seconds, Unset):
+            timeout_seconds = UNSET
+        else:
+            timeout_seconds = self.timeout_seconds
 
-        max_attempts = self.max_attempts
-
-        timeout_seconds = self.timeout_seconds
-
-        unique_key = self.unique_key
+        unique_key: None | str | Unset
+        if isinstance(self.unique_key, Unset):
+            unique_key = UNSET
+        else:
+            unique_key = self.unique_key
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "kind": kind,
@@ -71,16 +112,16 @@ class EnqueueRequest:
         )
         if args is not UNSET:
             field_dict["args"] = args
-        if queue is not UNSET:
-            field_dict["queue"] = queue
-        if priority is not UNSET:
-            field_dict["priority"] = priority
-        if run_at is not UNSET:
-            field_dict["run_at"] = run_at
         if delay_seconds is not UNSET:
             field_dict["delay_seconds"] = delay_seconds
         if max_attempts is not UNSET:
             field_dict["max_attempts"] = max_attempts
+        if priority is not UNSET:
+            field_dict["priority"] = priority
+        if queue is not UNSET:
+            field_dict["queue"] = queue
+        if run_at is not UNSET:
+            field_dict["run_at"] = run_at
         if timeout_seconds is not UNSET:
             field_dict["timeout_seconds"] = timeout_seconds
         if unique_key is not UNSET:
@@ -90,57 +131,109 @@ class EnqueueRequest:
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
+        from ..models.enqueue_request_args_type_0 import EnqueueRequestArgsType0
+
         d = dict(src_dict)
         kind = d.pop("kind")
 
-        args = d.pop("args", UNSET)
+        def _parse_args(data: object) -> EnqueueRequestArgsType0 | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                args_type_0 = EnqueueRequestArgsType0.from_dict(data)
 
-        queue = d.pop("queue", UNSET)
+                return args_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(EnqueueRequestArgsType0 | None | Unset, data)
 
-        priority = d.pop("priority", UNSET)
+        args = _parse_args(d.pop("args", UNSET))
 
-        _run_at = d.pop("run_at", UNSET)
-        run_at: datetime.datetime | Unset
-        if isinstance(_run_at, Unset):
-            run_at = UNSET
-        else:
-            run_at = datetime.datetime.fromisoformat(_run_at)
+        def _parse_delay_seconds(data: object) -> float | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(float | None | Unset, data)
 
-        delay_seconds = d.pop("delay_seconds", UNSET)
+        delay_seconds = _parse_delay_seconds(d.pop("delay_seconds", UNSET))
 
-        max_attempts = d.pop("max_attempts", UNSET)
+        def _parse_max_attempts(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
 
-        timeout_seconds = d.pop("timeout_seconds", UNSET)
+        max_attempts = _parse_max_attempts(d.pop("max_attempts", UNSET))
 
-        unique_key = d.pop("unique_key", UNSET)
+        def _parse_priority(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        priority = _parse_priority(d.pop("priority", UNSET))
+
+        def _parse_queue(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        queue = _parse_queue(d.pop("queue", UNSET))
+
+        def _parse_run_at(data: object) -> datetime.datetime | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, str):
+                    raise TypeError()
+                run_at_type_0 = datetime.datetime.fromisoformat(data)
+
+                return run_at_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(datetime.datetime | None | Unset, data)
+
+        run_at = _parse_run_at(d.pop("run_at", UNSET))
+
+        def _parse_timeout_seconds(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        timeout_seconds = _parse_timeout_seconds(d.pop("timeout_seconds", UNSET))
+
+        def _parse_unique_key(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        unique_key = _parse_unique_key(d.pop("unique_key", UNSET))
 
         enqueue_request = cls(
             kind=kind,
             args=args,
-            queue=queue,
-            priority=priority,
-            run_at=run_at,
             delay_seconds=delay_seconds,
             max_attempts=max_attempts,
+            priority=priority,
+            queue=queue,
+            run_at=run_at,
             timeout_seconds=timeout_seconds,
             unique_key=unique_key,
         )
 
-        enqueue_request.additional_properties = d
         return enqueue_request
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

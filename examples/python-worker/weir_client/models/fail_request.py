@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -19,23 +18,26 @@ class FailRequest:
     Attributes:
         claim_token (UUID):
         message (str): What went wrong, kept in the job's `errors`.
-        retryable (bool | Unset): False: fail the job now, whatever attempts are left (default true).
+        retryable (bool | None | Unset): False: fail the job now, whatever attempts are left (default true).
     """
 
     claim_token: UUID
     message: str
-    retryable: bool | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    retryable: bool | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         claim_token = str(self.claim_token)
 
         message = self.message
 
-        retryable = self.retryable
+        retryable: bool | None | Unset
+        if isinstance(self.retryable, Unset):
+            retryable = UNSET
+        else:
+            retryable = self.retryable
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "claim_token": claim_token,
@@ -54,7 +56,14 @@ class FailRequest:
 
         message = d.pop("message")
 
-        retryable = d.pop("retryable", UNSET)
+        def _parse_retryable(data: object) -> bool | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(bool | None | Unset, data)
+
+        retryable = _parse_retryable(d.pop("retryable", UNSET))
 
         fail_request = cls(
             claim_token=claim_token,
@@ -62,21 +71,4 @@ class FailRequest:
             retryable=retryable,
         )
 
-        fail_request.additional_properties = d
         return fail_request
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -13,6 +13,7 @@ from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.attempt_error import AttemptError
+    from ..models.job_args import JobArgs
     from ..models.progress import Progress
 
 
@@ -25,64 +26,50 @@ class Job:
     Absent values are omitted.
 
         Attributes:
-            id (UUID): UUIDv7, time-ordered.
-            kind (str): Name of the handler.
-            queue (str):
-            priority (int): Higher runs first.
-            state (JobState): The state of a job.
             attempt (int): Attempts started.
-            max_attempts (int):
-            run_at (datetime.datetime): Earliest time the job may (next) run.
             created_at (datetime.datetime):
             errors (list[AttemptError]): One entry per failed attempt.
-            args (Any | Unset): The handler's arguments (a JSON object). Left out of
+            id (UUID): UUIDv7, time-ordered.
+            kind (str): Name of the handler.
+            max_attempts (int):
+            priority (int): Higher runs first.
+            queue (str):
+            run_at (datetime.datetime): Earliest time the job may (next) run.
+            state (JobState): The state of a job.
+            args (JobArgs | Unset): The handler's arguments (a JSON object). Left out of
                 `GET /v1/jobs` pages unless `include=args`.
-            started_at (datetime.datetime | Unset): When the latest attempt started.
+            cancel_requested (datetime.datetime | Unset): When a cancel of the running job was requested.
             finished_at (datetime.datetime | Unset): When the job reached a terminal state.
             progress (Progress | Unset): What a running handler last reported.
             result (Any | Unset): What the handler returned (succeeded jobs). Left out of
                 `GET /v1/jobs` pages unless `include=result`.
-            unique_key (str | Unset):
+            started_at (datetime.datetime | Unset): When the latest attempt started.
             timeout_seconds (int | Unset): Per-attempt timeout set on the job.
-            cancel_requested (datetime.datetime | Unset): When a cancel of the running job was requested.
+            unique_key (str | Unset):
     """
 
-    id: UUID
-    kind: str
-    queue: str
-    priority: int
-    state: JobState
     attempt: int
-    max_attempts: int
-    run_at: datetime.datetime
     created_at: datetime.datetime
     errors: list[AttemptError]
-    args: Any | Unset = UNSET
-    started_at: datetime.datetime | Unset = UNSET
+    id: UUID
+    kind: str
+    max_attempts: int
+    priority: int
+    queue: str
+    run_at: datetime.datetime
+    state: JobState
+    args: JobArgs | Unset = UNSET
+    cancel_requested: datetime.datetime | Unset = UNSET
     finished_at: datetime.datetime | Unset = UNSET
     progress: Progress | Unset = UNSET
     result: Any | Unset = UNSET
-    unique_key: str | Unset = UNSET
+    started_at: datetime.datetime | Unset = UNSET
     timeout_seconds: int | Unset = UNSET
-    cancel_requested: datetime.datetime | Unset = UNSET
+    unique_key: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = str(self.id)
-
-        kind = self.kind
-
-        queue = self.queue
-
-        priority = self.priority
-
-        state = self.state.value
-
         attempt = self.attempt
-
-        max_attempts = self.max_attempts
-
-        run_at = self.run_at.isoformat()
 
         created_at = self.created_at.isoformat()
 
@@ -91,11 +78,27 @@ class Job:
             errors_item = errors_item_data.to_dict()
             errors.append(errors_item)
 
-        args = self.args
+        id = str(self.id)
 
-        started_at: str | Unset = UNSET
-        if not isinstance(self.started_at, Unset):
-            started_at = self.started_at.isoformat()
+        kind = self.kind
+
+        max_attempts = self.max_attempts
+
+        priority = self.priority
+
+        queue = self.queue
+
+        run_at = self.run_at.isoformat()
+
+        state = self.state.value
+
+        args: dict[str, Any] | Unset = UNSET
+        if not isinstance(self.args, Unset):
+            args = self.args.to_dict()
+
+        cancel_requested: str | Unset = UNSET
+        if not isinstance(self.cancel_requested, Unset):
+            cancel_requested = self.cancel_requested.isoformat()
 
         finished_at: str | Unset = UNSET
         if not isinstance(self.finished_at, Unset):
@@ -107,70 +110,57 @@ class Job:
 
         result = self.result
 
-        unique_key = self.unique_key
+        started_at: str | Unset = UNSET
+        if not isinstance(self.started_at, Unset):
+            started_at = self.started_at.isoformat()
 
         timeout_seconds = self.timeout_seconds
 
-        cancel_requested: str | Unset = UNSET
-        if not isinstance(self.cancel_requested, Unset):
-            cancel_requested = self.cancel_requested.isoformat()
+        unique_key = self.unique_key
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "id": id,
-                "kind": kind,
-                "queue": queue,
-                "priority": priority,
-                "state": state,
                 "attempt": attempt,
-                "max_attempts": max_attempts,
-                "run_at": run_at,
                 "created_at": created_at,
                 "errors": errors,
+                "id": id,
+                "kind": kind,
+                "max_attempts": max_attempts,
+                "priority": priority,
+                "queue": queue,
+                "run_at": run_at,
+                "state": state,
             }
         )
         if args is not UNSET:
             field_dict["args"] = args
-        if started_at is not UNSET:
-            field_dict["started_at"] = started_at
+        if cancel_requested is not UNSET:
+            field_dict["cancel_requested"] = cancel_requested
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
         if progress is not UNSET:
             field_dict["progress"] = progress
         if result is not UNSET:
             field_dict["result"] = result
-        if unique_key is not UNSET:
-            field_dict["unique_key"] = unique_key
+        if started_at is not UNSET:
+            field_dict["started_at"] = started_at
         if timeout_seconds is not UNSET:
             field_dict["timeout_seconds"] = timeout_seconds
-        if cancel_requested is not UNSET:
-            field_dict["cancel_requested"] = cancel_requested
+        if unique_key is not UNSET:
+            field_dict["unique_key"] = unique_key
 
         return field_dict
 
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         from ..models.attempt_error import AttemptError
+        from ..models.job_args import JobArgs
         from ..models.progress import Progress
 
         d = dict(src_dict)
-        id = UUID(d.pop("id"))
-
-        kind = d.pop("kind")
-
-        queue = d.pop("queue")
-
-        priority = d.pop("priority")
-
-        state = JobState(d.pop("state"))
-
         attempt = d.pop("attempt")
-
-        max_attempts = d.pop("max_attempts")
-
-        run_at = datetime.datetime.fromisoformat(d.pop("run_at"))
 
         created_at = datetime.datetime.fromisoformat(d.pop("created_at"))
 
@@ -181,14 +171,33 @@ class Job:
 
             errors.append(errors_item)
 
-        args = d.pop("args", UNSET)
+        id = UUID(d.pop("id"))
 
-        _started_at = d.pop("started_at", UNSET)
-        started_at: datetime.datetime | Unset
-        if isinstance(_started_at, Unset):
-            started_at = UNSET
+        kind = d.pop("kind")
+
+        max_attempts = d.pop("max_attempts")
+
+        priority = d.pop("priority")
+
+        queue = d.pop("queue")
+
+        run_at = datetime.datetime.fromisoformat(d.pop("run_at"))
+
+        state = JobState(d.pop("state"))
+
+        _args = d.pop("args", UNSET)
+        args: JobArgs | Unset
+        if isinstance(_args, Unset):
+            args = UNSET
         else:
-            started_at = datetime.datetime.fromisoformat(_started_at)
+            args = JobArgs.from_dict(_args)
+
+        _cancel_requested = d.pop("cancel_requested", UNSET)
+        cancel_requested: datetime.datetime | Unset
+        if isinstance(_cancel_requested, Unset):
+            cancel_requested = UNSET
+        else:
+            cancel_requested = datetime.datetime.fromisoformat(_cancel_requested)
 
         _finished_at = d.pop("finished_at", UNSET)
         finished_at: datetime.datetime | Unset
@@ -206,36 +215,36 @@ class Job:
 
         result = d.pop("result", UNSET)
 
-        unique_key = d.pop("unique_key", UNSET)
+        _started_at = d.pop("started_at", UNSET)
+        started_at: datetime.datetime | Unset
+        if isinstance(_started_at, Unset):
+            started_at = UNSET
+        else:
+            started_at = datetime.datetime.fromisoformat(_started_at)
 
         timeout_seconds = d.pop("timeout_seconds", UNSET)
 
-        _cancel_requested = d.pop("cancel_requested", UNSET)
-        cancel_requested: datetime.datetime | Unset
-        if isinstance(_cancel_requested, Unset):
-            cancel_requested = UNSET
-        else:
-            cancel_requested = datetime.datetime.fromisoformat(_cancel_requested)
+        unique_key = d.pop("unique_key", UNSET)
 
         job = cls(
-            id=id,
-            kind=kind,
-            queue=queue,
-            priority=priority,
-            state=state,
             attempt=attempt,
-            max_attempts=max_attempts,
-            run_at=run_at,
             created_at=created_at,
             errors=errors,
+            id=id,
+            kind=kind,
+            max_attempts=max_attempts,
+            priority=priority,
+            queue=queue,
+            run_at=run_at,
+            state=state,
             args=args,
-            started_at=started_at,
+            cancel_requested=cancel_requested,
             finished_at=finished_at,
             progress=progress,
             result=result,
-            unique_key=unique_key,
+            started_at=started_at,
             timeout_seconds=timeout_seconds,
-            cancel_requested=cancel_requested,
+            unique_key=unique_key,
         )
 
         job.additional_properties = d

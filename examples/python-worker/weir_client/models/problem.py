@@ -14,35 +14,35 @@ class Problem:
     """A problem details body (RFC 9457).
 
     Attributes:
-        type_ (str): A URI reference naming the problem type (`about:blank` for plain HTTP statuses).
-        title (str): A short summary of the problem type.
-        status (int): The HTTP status code.
         detail (str): What went wrong with this request, in plain words.
+        status (int): The HTTP status code.
+        title (str): A short summary of the problem type.
+        type_ (str): A URI reference naming the problem type (`about:blank` for plain HTTP statuses).
     """
 
-    type_: str
-    title: str
-    status: int
     detail: str
+    status: int
+    title: str
+    type_: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        type_ = self.type_
-
-        title = self.title
+        detail = self.detail
 
         status = self.status
 
-        detail = self.detail
+        title = self.title
+
+        type_ = self.type_
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "type": type_,
-                "title": title,
-                "status": status,
                 "detail": detail,
+                "status": status,
+                "title": title,
+                "type": type_,
             }
         )
 
@@ -51,19 +51,19 @@ class Problem:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        type_ = d.pop("type")
-
-        title = d.pop("title")
+        detail = d.pop("detail")
 
         status = d.pop("status")
 
-        detail = d.pop("detail")
+        title = d.pop("title")
+
+        type_ = d.pop("type")
 
         problem = cls(
-            type_=type_,
-            title=title,
-            status=status,
             detail=detail,
+            status=status,
+            title=title,
+            type_=type_,
         )
 
         problem.additional_properties = d

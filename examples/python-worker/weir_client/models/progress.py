@@ -18,23 +18,23 @@ class Progress:
 
     Attributes:
         done (int | Unset): Units of work done.
-        total (int | Unset): Units of work in all.
         message (str | Unset): Free text for humans.
+        total (int | Unset): Units of work in all.
         updated_at (datetime.datetime | Unset): When the report was stored.
     """
 
     done: int | Unset = UNSET
-    total: int | Unset = UNSET
     message: str | Unset = UNSET
+    total: int | Unset = UNSET
     updated_at: datetime.datetime | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         done = self.done
 
-        total = self.total
-
         message = self.message
+
+        total = self.total
 
         updated_at: str | Unset = UNSET
         if not isinstance(self.updated_at, Unset):
@@ -45,10 +45,10 @@ class Progress:
         field_dict.update({})
         if done is not UNSET:
             field_dict["done"] = done
-        if total is not UNSET:
-            field_dict["total"] = total
         if message is not UNSET:
             field_dict["message"] = message
+        if total is not UNSET:
+            field_dict["total"] = total
         if updated_at is not UNSET:
             field_dict["updated_at"] = updated_at
 
@@ -59,9 +59,9 @@ class Progress:
         d = dict(src_dict)
         done = d.pop("done", UNSET)
 
-        total = d.pop("total", UNSET)
-
         message = d.pop("message", UNSET)
+
+        total = d.pop("total", UNSET)
 
         _updated_at = d.pop("updated_at", UNSET)
         updated_at: datetime.datetime | Unset
@@ -72,8 +72,8 @@ class Progress:
 
         progress = cls(
             done=done,
-            total=total,
             message=message,
+            total=total,
             updated_at=updated_at,
         )
 

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
@@ -18,28 +17,39 @@ class ProgressRequest:
 
     Attributes:
         claim_token (UUID):
-        done (int | Unset):
-        total (int | Unset):
-        message (str | Unset):
+        done (int | None | Unset):
+        message (None | str | Unset):
+        total (int | None | Unset):
     """
 
     claim_token: UUID
-    done: int | Unset = UNSET
-    total: int | Unset = UNSET
-    message: str | Unset = UNSET
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    done: int | None | Unset = UNSET
+    message: None | str | Unset = UNSET
+    total: int | None | Unset = UNSET
 
     def to_dict(self) -> dict[str, Any]:
         claim_token = str(self.claim_token)
 
-        done = self.done
+        done: int | None | Unset
+        if isinstance(self.done, Unset):
+            done = UNSET
+        else:
+            done = self.done
 
-        total = self.total
+        message: None | str | Unset
+        if isinstance(self.message, Unset):
+            message = UNSET
+        else:
+            message = self.message
 
-        message = self.message
+        total: int | None | Unset
+        if isinstance(self.total, Unset):
+            total = UNSET
+        else:
+            total = self.total
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "claim_token": claim_token,
@@ -47,10 +57,10 @@ class ProgressRequest:
         )
         if done is not UNSET:
             field_dict["done"] = done
-        if total is not UNSET:
-            field_dict["total"] = total
         if message is not UNSET:
             field_dict["message"] = message
+        if total is not UNSET:
+            field_dict["total"] = total
 
         return field_dict
 
@@ -59,34 +69,38 @@ class ProgressRequest:
         d = dict(src_dict)
         claim_token = UUID(d.pop("claim_token"))
 
-        done = d.pop("done", UNSET)
+        def _parse_done(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
 
-        total = d.pop("total", UNSET)
+        done = _parse_done(d.pop("done", UNSET))
 
-        message = d.pop("message", UNSET)
+        def _parse_message(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        message = _parse_message(d.pop("message", UNSET))
+
+        def _parse_total(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        total = _parse_total(d.pop("total", UNSET))
 
         progress_request = cls(
             claim_token=claim_token,
             done=done,
-            total=total,
             message=message,
+            total=total,
         )
 
-        progress_request.additional_properties = d
         return progress_request
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -20,26 +20,26 @@ class Queue:
     """A queue and what is in it.
 
     Attributes:
+        counts (StateCounts): Jobs of a queue in each state.
         name (str):
         paused (bool): Paused queues are not claimed from, on any node.
-        counts (StateCounts): Jobs of a queue in each state.
         unserved_kinds (list[str]): Kinds with jobs waiting here that no live worker serves on this queue.
         oldest_available_age_seconds (float | Unset): Age of the oldest available job, in seconds.
     """
 
+    counts: StateCounts
     name: str
     paused: bool
-    counts: StateCounts
     unserved_kinds: list[str]
     oldest_available_age_seconds: float | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        counts = self.counts.to_dict()
+
         name = self.name
 
         paused = self.paused
-
-        counts = self.counts.to_dict()
 
         unserved_kinds = self.unserved_kinds
 
@@ -49,9 +49,9 @@ class Queue:
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
+                "counts": counts,
                 "name": name,
                 "paused": paused,
-                "counts": counts,
                 "unserved_kinds": unserved_kinds,
             }
         )
@@ -65,20 +65,20 @@ class Queue:
         from ..models.state_counts import StateCounts
 
         d = dict(src_dict)
+        counts = StateCounts.from_dict(d.pop("counts"))
+
         name = d.pop("name")
 
         paused = d.pop("paused")
-
-        counts = StateCounts.from_dict(d.pop("counts"))
 
         unserved_kinds = cast(list[str], d.pop("unserved_kinds"))
 
         oldest_available_age_seconds = d.pop("oldest_available_age_seconds", UNSET)
 
         queue = cls(
+            counts=counts,
             name=name,
             paused=paused,
-            counts=counts,
             unserved_kinds=unserved_kinds,
             oldest_available_age_seconds=oldest_available_age_seconds,
         )

@@ -15,31 +15,31 @@ class RegisteredWorker:
     """A registered worker node and how to keep it alive.
 
     Attributes:
-        id (UUID): The node's id: pass it to heartbeat, claim and unregister.
-        heartbeat_interval_seconds (int): Heartbeat at least this often, in seconds.
         dead_after_seconds (int): A node whose last heartbeat is older than this is declared dead and
             its jobs are rescued, in seconds.
+        heartbeat_interval_seconds (int): Heartbeat at least this often, in seconds.
+        id (UUID): The node's id: pass it to heartbeat, claim and unregister.
     """
 
-    id: UUID
-    heartbeat_interval_seconds: int
     dead_after_seconds: int
+    heartbeat_interval_seconds: int
+    id: UUID
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        id = str(self.id)
+        dead_after_seconds = self.dead_after_seconds
 
         heartbeat_interval_seconds = self.heartbeat_interval_seconds
 
-        dead_after_seconds = self.dead_after_seconds
+        id = str(self.id)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "id": id,
-                "heartbeat_interval_seconds": heartbeat_interval_seconds,
                 "dead_after_seconds": dead_after_seconds,
+                "heartbeat_interval_seconds": heartbeat_interval_seconds,
+                "id": id,
             }
         )
 
@@ -48,16 +48,16 @@ class RegisteredWorker:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        id = UUID(d.pop("id"))
+        dead_after_seconds = d.pop("dead_after_seconds")
 
         heartbeat_interval_seconds = d.pop("heartbeat_interval_seconds")
 
-        dead_after_seconds = d.pop("dead_after_seconds")
+        id = UUID(d.pop("id"))
 
         registered_worker = cls(
-            id=id,
-            heartbeat_interval_seconds=heartbeat_interval_seconds,
             dead_after_seconds=dead_after_seconds,
+            heartbeat_interval_seconds=heartbeat_interval_seconds,
+            id=id,
         )
 
         registered_worker.additional_properties = d

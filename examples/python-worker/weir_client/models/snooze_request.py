@@ -5,7 +5,6 @@ from typing import Any, Self, TypeVar
 from uuid import UUID
 
 from attrs import define as _attrs_define
-from attrs import field as _attrs_field
 
 T = TypeVar("T", bound="SnoozeRequest")
 
@@ -21,7 +20,6 @@ class SnoozeRequest:
 
     claim_token: UUID
     seconds: float
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         claim_token = str(self.claim_token)
@@ -29,7 +27,7 @@ class SnoozeRequest:
         seconds = self.seconds
 
         field_dict: dict[str, Any] = {}
-        field_dict.update(self.additional_properties)
+
         field_dict.update(
             {
                 "claim_token": claim_token,
@@ -51,21 +49,4 @@ class SnoozeRequest:
             seconds=seconds,
         )
 
-        snooze_request.additional_properties = d
         return snooze_request
-
-    @property
-    def additional_keys(self) -> list[str]:
-        return list(self.additional_properties.keys())
-
-    def __getitem__(self, key: str) -> Any:
-        return self.additional_properties[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.additional_properties[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.additional_properties[key]
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.additional_properties

@@ -14,55 +14,55 @@ class StateCounts:
     """Jobs of a queue in each state.
 
     Attributes:
-        pending (int):
-        scheduled (int):
         available (int):
-        running (int):
-        retryable (int):
-        succeeded (int):
-        failed (int):
         cancelled (int):
+        failed (int):
+        pending (int):
+        retryable (int):
+        running (int):
+        scheduled (int):
+        succeeded (int):
     """
 
-    pending: int
-    scheduled: int
     available: int
-    running: int
-    retryable: int
-    succeeded: int
-    failed: int
     cancelled: int
+    failed: int
+    pending: int
+    retryable: int
+    running: int
+    scheduled: int
+    succeeded: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        pending = self.pending
-
-        scheduled = self.scheduled
-
         available = self.available
 
-        running = self.running
-
-        retryable = self.retryable
-
-        succeeded = self.succeeded
+        cancelled = self.cancelled
 
         failed = self.failed
 
-        cancelled = self.cancelled
+        pending = self.pending
+
+        retryable = self.retryable
+
+        running = self.running
+
+        scheduled = self.scheduled
+
+        succeeded = self.succeeded
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "pending": pending,
-                "scheduled": scheduled,
                 "available": available,
-                "running": running,
-                "retryable": retryable,
-                "succeeded": succeeded,
-                "failed": failed,
                 "cancelled": cancelled,
+                "failed": failed,
+                "pending": pending,
+                "retryable": retryable,
+                "running": running,
+                "scheduled": scheduled,
+                "succeeded": succeeded,
             }
         )
 
@@ -71,31 +71,31 @@ class StateCounts:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
-        pending = d.pop("pending")
-
-        scheduled = d.pop("scheduled")
-
         available = d.pop("available")
-
-        running = d.pop("running")
-
-        retryable = d.pop("retryable")
-
-        succeeded = d.pop("succeeded")
-
-        failed = d.pop("failed")
 
         cancelled = d.pop("cancelled")
 
+        failed = d.pop("failed")
+
+        pending = d.pop("pending")
+
+        retryable = d.pop("retryable")
+
+        running = d.pop("running")
+
+        scheduled = d.pop("scheduled")
+
+        succeeded = d.pop("succeeded")
+
         state_counts = cls(
-            pending=pending,
-            scheduled=scheduled,
             available=available,
-            running=running,
-            retryable=retryable,
-            succeeded=succeeded,
-            failed=failed,
             cancelled=cancelled,
+            failed=failed,
+            pending=pending,
+            retryable=retryable,
+            running=running,
+            scheduled=scheduled,
+            succeeded=succeeded,
         )
 
         state_counts.additional_properties = d

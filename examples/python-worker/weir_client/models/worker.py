@@ -16,55 +16,55 @@ class Worker:
     """A live worker node.
 
     Attributes:
-        id (UUID):
         host (str):
+        id (UUID):
+        kinds (list[str]): Kinds it has handlers for.
+        last_heartbeat (datetime.datetime):
         pid (int):
         queues (Any): Queues served, with their concurrency.
-        kinds (list[str]): Kinds it has handlers for.
         running (int): Attempts running on it at its last heartbeat.
         started_at (datetime.datetime):
-        last_heartbeat (datetime.datetime):
     """
 
-    id: UUID
     host: str
+    id: UUID
+    kinds: list[str]
+    last_heartbeat: datetime.datetime
     pid: int
     queues: Any
-    kinds: list[str]
     running: int
     started_at: datetime.datetime
-    last_heartbeat: datetime.datetime
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        host = self.host
+
         id = str(self.id)
 
-        host = self.host
+        kinds = self.kinds
+
+        last_heartbeat = self.last_heartbeat.isoformat()
 
         pid = self.pid
 
         queues = self.queues
 
-        kinds = self.kinds
-
         running = self.running
 
         started_at = self.started_at.isoformat()
-
-        last_heartbeat = self.last_heartbeat.isoformat()
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
-                "id": id,
                 "host": host,
+                "id": id,
+                "kinds": kinds,
+                "last_heartbeat": last_heartbeat,
                 "pid": pid,
                 "queues": queues,
-                "kinds": kinds,
                 "running": running,
                 "started_at": started_at,
-                "last_heartbeat": last_heartbeat,
             }
         )
 
@@ -73,31 +73,31 @@ class Worker:
     @classmethod
     def from_dict(cls, src_dict: Mapping[str, Any]) -> Self:
         d = dict(src_dict)
+        host = d.pop("host")
+
         id = UUID(d.pop("id"))
 
-        host = d.pop("host")
+        kinds = cast(list[str], d.pop("kinds"))
+
+        last_heartbeat = datetime.datetime.fromisoformat(d.pop("last_heartbeat"))
 
         pid = d.pop("pid")
 
         queues = d.pop("queues")
 
-        kinds = cast(list[str], d.pop("kinds"))
-
         running = d.pop("running")
 
         started_at = datetime.datetime.fromisoformat(d.pop("started_at"))
 
-        last_heartbeat = datetime.datetime.fromisoformat(d.pop("last_heartbeat"))
-
         worker = cls(
-            id=id,
             host=host,
+            id=id,
+            kinds=kinds,
+            last_heartbeat=last_heartbeat,
             pid=pid,
             queues=queues,
-            kinds=kinds,
             running=running,
             started_at=started_at,
-            last_heartbeat=last_heartbeat,
         )
 
         worker.additional_properties = d

@@ -46,10 +46,35 @@ def _parse_response(
 
         return response_201
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
@@ -95,7 +120,8 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (EnqueueRequest): A job to enqueue. Only `kind` is required.
+        body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
+            {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -134,7 +160,8 @@ def sync(
 
     Args:
         idempotency_key (str | Unset):
-        body (EnqueueRequest): A job to enqueue. Only `kind` is required.
+        body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
+            {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -168,7 +195,8 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset):
-        body (EnqueueRequest): A job to enqueue. Only `kind` is required.
+        body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
+            {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -205,7 +233,8 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset):
-        body (EnqueueRequest): A job to enqueue. Only `kind` is required.
+        body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
+            {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,6 +1,7 @@
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
@@ -12,7 +13,7 @@ from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
-    id: str,
+    id: UUID,
     *,
     wait: float | Unset = UNSET,
 ) -> dict[str, Any]:
@@ -41,6 +42,16 @@ def _parse_response(
         response_200 = Job.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -80,7 +91,7 @@ def _build_response(
 
 
 def sync_detailed(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     wait: float | Unset = UNSET,
@@ -94,7 +105,7 @@ def sync_detailed(
     clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
         wait (float | Unset):
 
     Raises:
@@ -118,7 +129,7 @@ def sync_detailed(
 
 
 def sync(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     wait: float | Unset = UNSET,
@@ -132,7 +143,7 @@ def sync(
     clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
         wait (float | Unset):
 
     Raises:
@@ -151,7 +162,7 @@ def sync(
 
 
 async def asyncio_detailed(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     wait: float | Unset = UNSET,
@@ -165,7 +176,7 @@ async def asyncio_detailed(
     clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
         wait (float | Unset):
 
     Raises:
@@ -187,7 +198,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     wait: float | Unset = UNSET,
@@ -201,7 +212,7 @@ async def asyncio(
     clients: past it, a wait answers 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
         wait (float | Unset):
 
     Raises:

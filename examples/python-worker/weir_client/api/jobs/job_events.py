@@ -1,17 +1,19 @@
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
 from ... import errors
 from ...client import AuthenticatedClient, Client
+from ...models.job_events_response_200 import JobEventsResponse200
 from ...models.problem import Problem
 from ...types import Response
 
 
 def _get_kwargs(
-    id: str,
+    id: UUID,
 ) -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
@@ -26,7 +28,22 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Problem | None:
+) -> JobEventsResponse200 | Problem | None:
+    if response.status_code == 200:
+        response_200 = JobEventsResponse200.from_dict(response.text)
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -55,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Problem]:
+) -> Response[JobEventsResponse200 | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -65,10 +82,10 @@ def _build_response(
 
 
 def sync_detailed(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
-) -> Response[Problem]:
+) -> Response[JobEventsResponse200 | Problem]:
     """Follow a job's events
 
      Server-Sent Events: the current state first, then one event per
@@ -79,14 +96,14 @@ def sync_detailed(
     followed jobs, 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem]
+        Response[JobEventsResponse200 | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -101,10 +118,10 @@ def sync_detailed(
 
 
 def sync(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
-) -> Problem | None:
+) -> JobEventsResponse200 | Problem | None:
     """Follow a job's events
 
      Server-Sent Events: the current state first, then one event per
@@ -115,14 +132,14 @@ def sync(
     followed jobs, 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem
+        JobEventsResponse200 | Problem
     """
 
     return sync_detailed(
@@ -132,10 +149,10 @@ def sync(
 
 
 async def asyncio_detailed(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
-) -> Response[Problem]:
+) -> Response[JobEventsResponse200 | Problem]:
     """Follow a job's events
 
      Server-Sent Events: the current state first, then one event per
@@ -146,14 +163,14 @@ async def asyncio_detailed(
     followed jobs, 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem]
+        Response[JobEventsResponse200 | Problem]
     """
 
     kwargs = _get_kwargs(
@@ -166,10 +183,10 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
-) -> Problem | None:
+) -> JobEventsResponse200 | Problem | None:
     """Follow a job's events
 
      Server-Sent Events: the current state first, then one event per
@@ -180,14 +197,14 @@ async def asyncio(
     followed jobs, 503 with `Retry-After`.
 
     Args:
-        id (str):
+        id (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem
+        JobEventsResponse200 | Problem
     """
 
     return (

@@ -1,6 +1,7 @@
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
@@ -13,7 +14,7 @@ from ...types import Response
 
 
 def _get_kwargs(
-    node: str,
+    node: UUID,
     *,
     body: ClaimRequest,
 ) -> dict[str, Any]:
@@ -42,10 +43,35 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
@@ -75,7 +101,7 @@ def _build_response(
 
 
 def sync_detailed(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
     body: ClaimRequest,
@@ -88,7 +114,7 @@ def sync_detailed(
     the queue's NOTIFY.
 
     Args:
-        node (str):
+        node (UUID):
         body (ClaimRequest): What to claim.
 
     Raises:
@@ -112,7 +138,7 @@ def sync_detailed(
 
 
 def sync(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
     body: ClaimRequest,
@@ -125,7 +151,7 @@ def sync(
     the queue's NOTIFY.
 
     Args:
-        node (str):
+        node (UUID):
         body (ClaimRequest): What to claim.
 
     Raises:
@@ -144,7 +170,7 @@ def sync(
 
 
 async def asyncio_detailed(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
     body: ClaimRequest,
@@ -157,7 +183,7 @@ async def asyncio_detailed(
     the queue's NOTIFY.
 
     Args:
-        node (str):
+        node (UUID):
         body (ClaimRequest): What to claim.
 
     Raises:
@@ -179,7 +205,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
     body: ClaimRequest,
@@ -192,7 +218,7 @@ async def asyncio(
     the queue's NOTIFY.
 
     Args:
-        node (str):
+        node (UUID):
         body (ClaimRequest): What to claim.
 
     Raises:

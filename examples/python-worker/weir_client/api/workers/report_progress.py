@@ -1,6 +1,7 @@
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
@@ -13,7 +14,7 @@ from ...types import Response
 
 
 def _get_kwargs(
-    id: str,
+    id: UUID,
     *,
     body: ProgressRequest,
 ) -> dict[str, Any]:
@@ -42,10 +43,35 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 409:
         response_409 = Problem.from_dict(response.json())
 
         return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
@@ -75,7 +101,7 @@ def _build_response(
 
 
 def sync_detailed(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     body: ProgressRequest,
@@ -87,7 +113,7 @@ def sync_detailed(
     token is stale.
 
     Args:
-        id (str):
+        id (UUID):
         body (ProgressRequest): A progress report.
 
     Raises:
@@ -111,7 +137,7 @@ def sync_detailed(
 
 
 def sync(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     body: ProgressRequest,
@@ -123,7 +149,7 @@ def sync(
     token is stale.
 
     Args:
-        id (str):
+        id (UUID):
         body (ProgressRequest): A progress report.
 
     Raises:
@@ -142,7 +168,7 @@ def sync(
 
 
 async def asyncio_detailed(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     body: ProgressRequest,
@@ -154,7 +180,7 @@ async def asyncio_detailed(
     token is stale.
 
     Args:
-        id (str):
+        id (UUID):
         body (ProgressRequest): A progress report.
 
     Raises:
@@ -176,7 +202,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    id: str,
+    id: UUID,
     *,
     client: AuthenticatedClient,
     body: ProgressRequest,
@@ -188,7 +214,7 @@ async def asyncio(
     token is stale.
 
     Args:
-        id (str):
+        id (UUID):
         body (ProgressRequest): A progress report.
 
     Raises:

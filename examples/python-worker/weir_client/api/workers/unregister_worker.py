@@ -1,6 +1,7 @@
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
@@ -12,7 +13,7 @@ from ...types import Response
 
 
 def _get_kwargs(
-    node: str,
+    node: UUID,
 ) -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
@@ -32,6 +33,26 @@ def _parse_response(
         response_200 = Unregistered.from_dict(response.json())
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
@@ -61,7 +82,7 @@ def _build_response(
 
 
 def sync_detailed(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | Unregistered]:
@@ -71,7 +92,7 @@ def sync_detailed(
     attempt. An unknown node is not an error.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -93,7 +114,7 @@ def sync_detailed(
 
 
 def sync(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Problem | Unregistered | None:
@@ -103,7 +124,7 @@ def sync(
     attempt. An unknown node is not an error.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -120,7 +141,7 @@ def sync(
 
 
 async def asyncio_detailed(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Response[Problem | Unregistered]:
@@ -130,7 +151,7 @@ async def asyncio_detailed(
     attempt. An unknown node is not an error.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -150,7 +171,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Problem | Unregistered | None:
@@ -160,7 +181,7 @@ async def asyncio(
     attempt. An unknown node is not an error.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -1,6 +1,7 @@
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 import httpx
 
@@ -12,7 +13,7 @@ from ...types import Response
 
 
 def _get_kwargs(
-    node: str,
+    node: UUID,
 ) -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
@@ -33,10 +34,35 @@ def _parse_response(
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
         return response_404
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+        return response_503
 
     if 400 <= response.status_code <= 499:
         response_4xx = Problem.from_dict(response.json())
@@ -66,7 +92,7 @@ def _build_response(
 
 
 def sync_detailed(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Response[Heartbeat | Problem]:
@@ -77,7 +103,7 @@ def sync_detailed(
     register again.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -99,7 +125,7 @@ def sync_detailed(
 
 
 def sync(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Heartbeat | Problem | None:
@@ -110,7 +136,7 @@ def sync(
     register again.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -127,7 +153,7 @@ def sync(
 
 
 async def asyncio_detailed(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Response[Heartbeat | Problem]:
@@ -138,7 +164,7 @@ async def asyncio_detailed(
     register again.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -158,7 +184,7 @@ async def asyncio_detailed(
 
 
 async def asyncio(
-    node: str,
+    node: UUID,
     *,
     client: AuthenticatedClient,
 ) -> Heartbeat | Problem | None:
@@ -169,7 +195,7 @@ async def asyncio(
     register again.
 
     Args:
-        node (str):
+        node (UUID):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
