@@ -36,6 +36,25 @@ async fn claim(cli: &ApiClient, node: &str, body: Value) -> Vec<Value> {
     body_json(resp).await["jobs"].as_array().unwrap().clone()
 }
 
+/// A web node, a registered REST worker, and one `py.work` job it claimed.
+async fn one_claimed_job(pool: &PgPool) -> (ApiClient, String, Client, JobId, Vec<Value>) {
+    let cli = api_client(pool, &[]).await;
+    let node = register(&cli, &["py.work"]).await;
+    let client = Client::new(pool.clone());
+    let id = client
+        .enqueue_job(&NewJob::new("py.work", json!({})))
+        .await
+        .unwrap()
+        .id;
+    let jobs = claim(
+        &cli,
+        &node,
+        json!({"queue": "default", "kinds": ["py.work"]}),
+    )
+    .await;
+    (cli, node, client, id, jobs)
+}
+
 async fn post(cli: &ApiClient, path: String, body: Value) -> (StatusCode, Value) {
     let resp = cli.post(path).body_json(&body).send().await;
     let status = resp.0.status();
@@ -109,20 +128,7 @@ async fn a_rest_worker_runs_sql_and_rest_jobs_to_succeeded_with_progress(pool: P
 
 #[sqlx::test]
 async fn a_stale_claim_token_answers_409_and_changes_nothing(pool: PgPool) {
-    let cli = api_client(&pool, &[]).await;
-    let node = register(&cli, &["py.work"]).await;
-    let client = Client::new(pool.clone());
-    let id = client
-        .enqueue_job(&NewJob::new("py.work", json!({})))
-        .await
-        .unwrap()
-        .id;
-    let jobs = claim(
-        &cli,
-        &node,
-        json!({"queue": "default", "kinds": ["py.work"]}),
-    )
-    .await;
+    let (cli, _node, client, id, jobs) = one_claimed_job(&pool).await;
     let token = jobs[0]["claim_token"].as_str().unwrap().to_string();
     let stale = uuid::Uuid::new_v4();
     for (path, body) in [
@@ -150,20 +156,7 @@ async fn a_stale_claim_token_answers_409_and_changes_nothing(pool: PgPool) {
 
 #[sqlx::test]
 async fn heartbeat_names_cancel_requests_and_a_failed_report_ends_cancelled(pool: PgPool) {
-    let cli = api_client(&pool, &[]).await;
-    let node = register(&cli, &["py.work"]).await;
-    let client = Client::new(pool.clone());
-    let id = client
-        .enqueue_job(&NewJob::new("py.work", json!({})))
-        .await
-        .unwrap()
-        .id;
-    let jobs = claim(
-        &cli,
-        &node,
-        json!({"queue": "default", "kinds": ["py.work"]}),
-    )
-    .await;
+    let (cli, node, client, id, jobs) = one_claimed_job(&pool).await;
     let (status, beat) = post(&cli, format!("/v1/workers/{node}/heartbeat"), json!({})).await;
     assert_eq!(
         (status, beat["cancel_requested"].clone()),
