@@ -203,7 +203,7 @@ class Worker:
 
         log.info("job %s: %s attempt %d", jid, job.kind, job.attempt)
         try:
-            result = HANDLERS[job.kind](job.args, report)
+            result = HANDLERS[job.kind](job.args.to_dict(), report)
         except Stop as stop:
             # "shutdown": unregistering hands the job back; "lost": nothing to report.
             log.info("job %s: stopped (%s)", jid, stop.args[0])
