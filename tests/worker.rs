@@ -188,9 +188,18 @@ async fn four_workers_run_two_thousand_jobs_exactly_once(pool: PgPool) {
 /// armed. Its fallback poll (60 s) never comes within a test, so only a
 /// NOTIFY wakes it.
 async fn idle_listening_worker(pool: &PgPool, slots: usize) -> (Recorder, RunningWorker) {
+    idle_worker_polling_every(pool, slots, Duration::from_secs(60)).await
+}
+
+/// [`idle_listening_worker`] with a fallback poll of `poll`.
+async fn idle_worker_polling_every(
+    pool: &PgPool,
+    slots: usize,
+    poll: Duration,
+) -> (Recorder, RunningWorker) {
     let recorder = Recorder::default();
     let mut config = fast_config(&[("default", slots)]);
-    config.poll_interval = Duration::from_secs(60);
+    config.poll_interval = poll;
     let worker = RunningWorker::start(pool, config, registry(&recorder));
     wait_until_idle(pool, worker.node, "default").await;
     (recorder, worker)
@@ -446,8 +455,11 @@ async fn a_queue_fed_faster_than_its_linger_sends_few_wake_ups(pool: PgPool) {
     // notification that comes sooner after arming than a linger lasts
     // turns lingering back on.
     // Enough slots that a claim is never cut short by busy ones: every
-    // claim that finds fewer jobs than free slots drains the queue.
-    let (recorder, worker) = idle_listening_worker(&pool, 50).await;
+    // claim that finds fewer jobs than free slots drains the queue. What
+    // is counted is the producers' NOTIFYs, so the worker keeps the
+    // default fallback poll: an insert that commits while the worker arms
+    // its wake-up can go unannounced, and then waits for that poll.
+    let (recorder, worker) = idle_worker_polling_every(&pool, 50, Duration::from_secs(2)).await;
     let (inserted, notifications) = steady_inserts_and_their_wake_ups(&pool).await;
     eventually(Duration::from_secs(20), "every job run", || async {
         (recorder.runs().len() >= inserted).then_some(())
