@@ -75,6 +75,11 @@ pub struct WorkerArgs {
     /// Ceiling of the retry delay, in seconds.
     #[arg(long, env = "WEIR_BACKOFF_MAX_SECS", default_value_t = 3600)]
     pub backoff_max_secs: u64,
+    /// Address on which the worker node serves `/metrics` and `/healthz`,
+    /// e.g. 127.0.0.1:9465 (off when unset). `weir dev` serves them on the
+    /// web node's address.
+    #[arg(long, env = "WEIR_WORKER_BIND")]
+    pub worker_bind: Option<String>,
     /// Never run the maintenance services (stager, ...) on this node.
     #[arg(long, env = "WEIR_NO_MAINTENANCE", default_value_t = false)]
     pub no_maintenance: bool,

@@ -197,14 +197,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Counts a request by method, route template and status: each label
 /// takes a bounded set of values, whatever clients send.
 fn record(method: &Method, path: &str, status: StatusCode) {
-    crate::metrics::inc(
-        "weir_http_requests_total",
-        &[
-            ("method", method_label(method)),
-            ("route", route_template(path)),
-            ("status", status.as_str()),
-        ],
-    );
+    crate::metrics::http_request(method_label(method), route_template(path), status.as_str());
 }
 
 /// The method's name if it is a standard one, else `OTHER`.

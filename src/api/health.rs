@@ -29,8 +29,11 @@ pub enum HealthResponse {
 /// Answers of `GET /metrics`.
 #[derive(ApiResponse)]
 pub enum MetricsResponse {
-    /// Metrics in the Prometheus text format.
-    #[oai(status = 200, content_type = "text/plain; version=0.0.4")]
+    /// Metrics in the OpenMetrics text format.
+    #[oai(
+        status = 200,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    )]
     Ok(PlainText<String>),
 }
 
@@ -63,19 +66,31 @@ impl HealthApi {
 
     /// Metrics
     ///
-    /// Prometheus text format: jobs per queue and state, oldest available
-    /// age, notification queue usage, and this process's counters (HTTP
-    /// requests by route and status, enqueues, job outcomes and run
-    /// durations of its own worker).
+    /// OpenMetrics text (which Prometheus reads): jobs per queue and
+    /// state, oldest available age, notification queue usage, the
+    /// connection pool, and this process's counters and histograms (HTTP
+    /// requests by route and status, enqueues, and when a worker runs in
+    /// this process its claims, outcomes and durations). `docs/operations.md`
+    /// lists every series.
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
     async fn metrics(&self) -> MetricsResponse {
-        let mut out = String::new();
-        if let Ok(stats) = self.state.client.queues().await {
-            let mut samples = Vec::new();
-            let mut ages = Vec::new();
-            let mut paused = Vec::new();
-            for s in &stats {
-                for (state, n) in [
+        MetricsResponse::Ok(PlainText(render_metrics(&self.state.client).await))
+    }
+}
+
+/// This process's metrics with the gauges read now through `client`
+/// (a gauge whose read fails is left out of this scrape).
+pub async fn render_metrics(client: &crate::Client) -> String {
+    let mut scrape = crate::metrics::Scrape {
+        pool: Some(crate::metrics::PoolSample::of(client.pool())),
+        ..Default::default()
+    };
+    if let Ok(stats) = client.queues().await {
+        scrape.queues = stats
+            .iter()
+            .map(|s| crate::metrics::QueueSample {
+                queue: s.queue.clone(),
+                states: vec![
                     ("pending", s.pending),
                     ("scheduled", s.scheduled),
                     ("available", s.available),
@@ -84,49 +99,12 @@ impl HealthApi {
                     ("succeeded", s.succeeded),
                     ("failed", s.failed),
                     ("cancelled", s.cancelled),
-                ] {
-                    samples.push((
-                        vec![("queue", s.queue.clone()), ("state", state.to_string())],
-                        n as f64,
-                    ));
-                }
-                ages.push((
-                    vec![("queue", s.queue.clone())],
-                    s.oldest_available_age_seconds.unwrap_or(0.0),
-                ));
-                paused.push((
-                    vec![("queue", s.queue.clone())],
-                    if s.paused { 1.0 } else { 0.0 },
-                ));
-            }
-            crate::metrics::gauge(
-                &mut out,
-                "weir_jobs",
-                "Jobs per queue and state (queue depth).",
-                &samples,
-            );
-            crate::metrics::gauge(
-                &mut out,
-                "weir_queue_oldest_available_age_seconds",
-                "Age of the oldest available job per queue.",
-                &ages,
-            );
-            crate::metrics::gauge(
-                &mut out,
-                "weir_queue_paused",
-                "1 when the queue is paused.",
-                &paused,
-            );
-        }
-        if let Ok(usage) = self.state.client.notification_queue_usage().await {
-            crate::metrics::gauge(
-                &mut out,
-                "weir_pg_notification_queue_usage",
-                "Fraction of PostgreSQL's NOTIFY queue in use (commits fail when it is full).",
-                &[(vec![], usage)],
-            );
-        }
-        crate::metrics::render_process(&mut out);
-        MetricsResponse::Ok(PlainText(out))
+                ],
+                oldest_available_age_seconds: s.oldest_available_age_seconds.unwrap_or(0.0),
+                paused: s.paused,
+            })
+            .collect();
     }
+    scrape.notification_queue_usage = client.notification_queue_usage().await.ok();
+    crate::metrics::render(&scrape)
 }

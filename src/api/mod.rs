@@ -6,6 +6,7 @@
 //! - [`worker_api`]: the worker API for workers in any language (register,
 //!   claim, heartbeat, complete, fail, snooze, progress, unregister);
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
+//! - [`node`]: a worker node's own `/metrics` and `/healthz` (`WEIR_WORKER_BIND`);
 //!
 //! Every operation goes through the library's [`Client`] (never the SQL layer),
 //! which also holds the node's one LISTEN connection for waits and streams
@@ -20,6 +21,7 @@
 pub mod guard;
 pub mod health;
 pub mod jobs;
+pub mod node;
 pub mod problem;
 pub mod queues;
 pub mod spec;

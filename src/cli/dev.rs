@@ -28,7 +28,7 @@ pub async fn run(
     } else {
         None
     };
-    let result = serve_all(&db, api, config).await;
+    let result = serve_all(&db, api, config, worker.worker_bind).await;
     if let Some(server) = private {
         // After the worker and web node drained, so their last writes land.
         match tokio::task::spawn_blocking(move || server.stop()).await {
@@ -44,9 +44,21 @@ async fn serve_all(
     db: &DbArgs,
     api: ApiArgs,
     config: crate::worker::WorkerConfig,
+    worker_bind: Option<String>,
 ) -> Result<ExitCode> {
     let pool = super::connect_and_migrate(db, false).await?;
     let shutdown = crate::shutdown::on_signal();
+    // The web node's /metrics already shows this process's worker; a
+    // WEIR_WORKER_BIND serves the same on a second address too.
+    if let Some(bind) = worker_bind {
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::api::node::serve(pool, &bind, shutdown.clone()).await {
+                eprintln!("error: {e}");
+                shutdown.cancel();
+            }
+        });
+    }
     let worker = Worker::new(pool.clone(), config).with_registry(crate::demo::builtin());
     let worker = tokio::spawn(worker.run(shutdown.clone()));
     let server = tokio::spawn({

@@ -1,4 +1,5 @@
-//! `weir worker`: a worker node with the built-in tasks.
+//! `weir worker`: a worker node with the built-in tasks, and its
+//! `/metrics` and `/healthz` on `WEIR_WORKER_BIND` when set.
 
 use std::process::ExitCode;
 
@@ -10,9 +11,26 @@ pub async fn run(db: DbArgs, args: WorkerArgs, no_migrate: bool) -> Result<ExitC
     let config = args.to_config()?;
     let pool = super::connect_and_migrate(&db, no_migrate).await?;
     let shutdown = crate::shutdown::on_signal();
-    Worker::new(pool, config)
+    let endpoint = args.worker_bind.map(|bind| {
+        let (pool, shutdown) = (pool.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let served = crate::api::node::serve(pool, &bind, shutdown.clone()).await;
+            // An endpoint that cannot serve stops the node (gracefully):
+            // running unobserved is not what was asked for.
+            shutdown.cancel();
+            served
+        })
+    });
+    let worked = Worker::new(pool, config)
         .with_registry(crate::demo::builtin())
-        .run(shutdown)
-        .await?;
+        .run(shutdown.clone())
+        .await;
+    shutdown.cancel();
+    if let Some(endpoint) = endpoint {
+        endpoint
+            .await
+            .map_err(|e| crate::error::Error::Config(format!("metrics endpoint failed: {e}")))??;
+    }
+    worked?;
     Ok(ExitCode::SUCCESS)
 }

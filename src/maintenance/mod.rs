@@ -197,6 +197,7 @@ pub async fn run(
                 }
             };
             renewed = Some(sent);
+            crate::metrics::set_leader(lease.held());
             if lease.held() != was {
                 tracing::info!(%node, leader = lease.held(), "maintenance leadership changed");
                 if lease.held() {
@@ -257,6 +258,7 @@ pub async fn run(
             _ = stager.woken(), if leading => {}
         }
     }
+    crate::metrics::set_leader(false);
     if lease.valid_until.is_some()
         && let Err(e) = db::leaders::resign(&pool, ROLE, node).await
     {

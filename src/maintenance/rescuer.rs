@@ -161,6 +161,7 @@ impl Rescuer {
             )
             .await?;
             for r in &rescued {
+                crate::metrics::rescued(&r.queue, &r.kind, r.reason.label());
                 match r.reason {
                     RescueReason::WorkerLost => counts.worker_lost += 1,
                     RescueReason::TimedOut => counts.timed_out += 1,

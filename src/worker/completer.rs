@@ -121,7 +121,9 @@ pub async fn run(
                 Err(_) => break,
             }
         }
+        let depth = batch.len() as i64;
         settle(&pool, batch, &give_up).await;
+        crate::metrics::outcome_buffer(-depth);
     }
 }
 

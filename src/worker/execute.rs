@@ -32,6 +32,12 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     let started = std::time::Instant::now();
     let (id, token) = (job.id, job.claim_token);
     let retry_in = env.config.backoff.delay(job.attempt);
+    let last_attempt = job.attempt >= job.max_attempts;
+    let due = job.run_at;
+    crate::metrics::started(
+        &queue,
+        (chrono::Utc::now() - due).to_std().unwrap_or_default(),
+    );
     let signal = env.executions.insert(id, token);
     let outcome = attempt(&env, job, signal).instrument(span).await;
     env.executions.remove(id, token);
@@ -40,13 +46,14 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
     // slot stays taken until the outcome is written: until then the job
     // still counts as running in the database.
     if let Some(outcome) = outcome {
-        record_metrics(&queue, &kind, &outcome, started.elapsed());
+        record_metrics(&queue, &kind, last_attempt, &outcome, started.elapsed());
         let (recorded, written) = oneshot::channel();
         let pending = Pending {
             outcome,
             retry_in,
             recorded: Some(recorded),
         };
+        crate::metrics::outcome_buffer(1);
         if env.outcomes.send(pending).is_ok() {
             let _ = written.await;
         }
@@ -160,18 +167,19 @@ fn panic_message(e: tokio::task::JoinError) -> String {
     }
 }
 
-fn record_metrics(queue: &str, kind: &str, outcome: &Outcome, elapsed: Duration) {
+fn record_metrics(
+    queue: &str,
+    kind: &str,
+    last_attempt: bool,
+    outcome: &Outcome,
+    elapsed: Duration,
+) {
     let name = match outcome {
         Outcome::Succeeded(_) => "succeeded",
-        Outcome::Failed(f) if f.fatal => "failed",
-        Outcome::Failed(_) => "errored",
+        Outcome::Failed(f) if f.fatal || last_attempt => "failed",
+        Outcome::Failed(_) => "retried",
         Outcome::Cancelled(..) => "cancelled",
         Outcome::HandedBack(..) => "handed_back",
     };
-    let labels = [("queue", queue), ("kind", kind)];
-    crate::metrics::observe_run(&labels, elapsed);
-    crate::metrics::inc(
-        "weir_jobs_finished_total",
-        &[labels[0], labels[1], ("outcome", name)],
-    );
+    crate::metrics::finished(queue, kind, name, elapsed);
 }

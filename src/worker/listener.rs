@@ -100,6 +100,7 @@ async fn forward(listener: &mut PgListener, wakeups: &Wakeups, shutdown: &Cancel
                 Ok(None) => {
                     // Reconnected: anything sent meanwhile is lost.
                     tracing::info!("listener reconnected; re-scanning every queue");
+                    crate::metrics::listener_reconnected();
                     wakeups.wake_all();
                 }
                 Err(e) => {

@@ -75,6 +75,7 @@ impl Runner {
                     .await;
                     match claimed {
                         Ok(jobs) => {
+                            crate::metrics::claimed(name, jobs.iter().map(|j| j.kind.as_str()));
                             let event = if jobs.len() == want {
                                 Event::ClaimedFull
                             } else if jobs.is_empty() {

@@ -72,12 +72,7 @@ impl JobsApi {
 
 /// Counts an enqueue by queue and kind, both bounded: clients choose them.
 fn count_enqueued(queue: &str, kind: &str) {
-    let queue = crate::metrics::bounded("queue", queue);
-    let kind = crate::metrics::bounded("kind", kind);
-    crate::metrics::inc(
-        "weir_jobs_enqueued_total",
-        &[("queue", &queue), ("kind", &kind)],
-    );
+    crate::metrics::enqueued(queue, kind);
 }
 
 /// Parses a path id into a [`JobId`] with a clear 400.

@@ -17,6 +17,8 @@ pub struct ClaimedJob {
     pub claim_token: ClaimToken,
     /// The attempt's timeout: the job's own, else the task's default.
     pub timeout_seconds: i32,
+    /// When the job was due: enqueued, or its `run_at`.
+    pub run_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Claims up to `limit` available jobs of `queue` whose kind is in `kinds`,
@@ -70,7 +72,7 @@ pub async fn claim_available(
                progress = NULL
            FROM picked, unnest($2::text[], $3::int[]) AS t(kind, timeout_s)
            WHERE j.id = picked.id AND t.kind = j.kind
-           RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts,
+           RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.run_at,
                      j.claim_token AS "claim_token!",
                      coalesce(j.timeout_seconds, t.timeout_s) AS "timeout_seconds!""#,
         queue,
@@ -92,6 +94,7 @@ pub async fn claim_available(
             max_attempts: r.max_attempts,
             claim_token: ClaimToken(r.claim_token),
             timeout_seconds: r.timeout_seconds,
+            run_at: r.run_at,
         })
         .collect())
 }

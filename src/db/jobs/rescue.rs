@@ -17,6 +17,14 @@ pub enum RescueReason {
 }
 
 impl RescueReason {
+    /// The reason as a metrics label.
+    pub fn label(self) -> &'static str {
+        match self {
+            RescueReason::WorkerLost => "worker_lost",
+            RescueReason::TimedOut => "timed_out",
+        }
+    }
+
     /// The error message appended to the job's `errors`.
     pub fn message(self) -> &'static str {
         match self {
@@ -30,6 +38,8 @@ impl RescueReason {
 #[derive(Debug, Clone)]
 pub struct Rescued {
     pub id: JobId,
+    pub queue: String,
+    pub kind: String,
     pub reason: RescueReason,
     /// `retryable`, `failed` (no attempts left) or `cancelled` (a cancel
     /// had been requested).
@@ -114,7 +124,7 @@ pub async fn rescue_orphaned_running(
                node_id = NULL, deadline = NULL
            FROM lost
            WHERE j.id = lost.id AND j.state = 'running'
-           RETURNING j.id, j.state::text AS "state!", lost.worker_lost AS "worker_lost!""#,
+           RETURNING j.id, j.queue, j.kind, j.state::text AS "state!", lost.worker_lost AS "worker_lost!""#,
         now,
         dead_after.as_secs_f64(),
         deadline_grace.as_secs_f64(),
@@ -132,6 +142,8 @@ pub async fn rescue_orphaned_running(
         .map(|r| {
             Ok(Rescued {
                 id: JobId(r.id),
+                queue: r.queue,
+                kind: r.kind,
                 reason: if r.worker_lost {
                     RescueReason::WorkerLost
                 } else {

@@ -20,11 +20,7 @@ def _get_kwargs() -> dict[str, Any]:
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> str | None:
-    if response.status_code == 200:
-        response_200 = response.text
-        return response_200
-
+) -> Any | None:
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
@@ -33,7 +29,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[str]:
+) -> Response[Any]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -45,20 +41,22 @@ def _build_response(
 def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[str]:
+) -> Response[Any]:
     """Metrics
 
-     Prometheus text format: jobs per queue and state, oldest available
-    age, notification queue usage, and this process's counters (HTTP
-    requests by route and status, enqueues, job outcomes and run
-    durations of its own worker).
+     OpenMetrics text (which Prometheus reads): jobs per queue and
+    state, oldest available age, notification queue usage, the
+    connection pool, and this process's counters and histograms (HTTP
+    requests by route and status, enqueues, and when a worker runs in
+    this process its claims, outcomes and durations). `docs/operations.md`
+    lists every series.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[str]
+        Response[Any]
     """
 
     kwargs = _get_kwargs()
@@ -70,47 +68,25 @@ def sync_detailed(
     return _build_response(client=client, response=response)
 
 
-def sync(
-    *,
-    client: AuthenticatedClient | Client,
-) -> str | None:
-    """Metrics
-
-     Prometheus text format: jobs per queue and state, oldest available
-    age, notification queue usage, and this process's counters (HTTP
-    requests by route and status, enqueues, job outcomes and run
-    durations of its own worker).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        str
-    """
-
-    return sync_detailed(
-        client=client,
-    ).parsed
-
-
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
-) -> Response[str]:
+) -> Response[Any]:
     """Metrics
 
-     Prometheus text format: jobs per queue and state, oldest available
-    age, notification queue usage, and this process's counters (HTTP
-    requests by route and status, enqueues, job outcomes and run
-    durations of its own worker).
+     OpenMetrics text (which Prometheus reads): jobs per queue and
+    state, oldest available age, notification queue usage, the
+    connection pool, and this process's counters and histograms (HTTP
+    requests by route and status, enqueues, and when a worker runs in
+    this process its claims, outcomes and durations). `docs/operations.md`
+    lists every series.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[str]
+        Response[Any]
     """
 
     kwargs = _get_kwargs()
@@ -118,29 +94,3 @@ async def asyncio_detailed(
     response = await client.get_async_httpx_client().request(**kwargs)
 
     return _build_response(client=client, response=response)
-
-
-async def asyncio(
-    *,
-    client: AuthenticatedClient | Client,
-) -> str | None:
-    """Metrics
-
-     Prometheus text format: jobs per queue and state, oldest available
-    age, notification queue usage, and this process's counters (HTTP
-    requests by route and status, enqueues, job outcomes and run
-    durations of its own worker).
-
-    Raises:
-        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
-        httpx.TimeoutException: If the request takes longer than Client.timeout.
-
-    Returns:
-        str
-    """
-
-    return (
-        await asyncio_detailed(
-            client=client,
-        )
-    ).parsed
