@@ -510,7 +510,7 @@ DECLARE
     -- The columns an enqueue sets; every other column takes its default.
     producer_columns constant text[] := ARRAY[
         'id', 'kind', 'queue', 'args', 'priority', 'run_at', 'max_attempts',
-        'timeout_seconds', 'unique_key', 'concurrency_key'];
+        'timeout_seconds', 'unique_key', 'concurrency_key', 'traceparent'];
     -- The columns a worker writes about the attempts it runs (and the
     -- maintenance services about attempts they stage or rescue); never
     -- what the job is (kind, args, queue, priority, ...).
@@ -642,15 +642,15 @@ END $$;
 COMMENT ON FUNCTION weir.heartbeat(node uuid) IS 'Stamps the node''s heartbeat (database clock) and returns the ids of its running jobs whose cancel was requested: stop those handlers and report them with weir.fail_job (they end cancelled). Raises P0002 for an unknown node: register again.';
 
 --
--- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, OUT job_id uuid, OUT created boolean) RETURNS record
+CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, traceparent text DEFAULT NULL::text, OUT job_id uuid, OUT created boolean) RETURNS record
     LANGUAGE plpgsql
     AS $$
 BEGIN
     created := true;
-    IF insert_job.unique_key IS NULL THEN
+    IF insert_job.unique_key IS NULL AND insert_job.traceparent IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
                                NULL, timeout_seconds);
         RETURN;
@@ -662,7 +662,8 @@ BEGIN
             RETURN;
         END IF;
         BEGIN
-            INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key, timeout_seconds)
+            INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
+                                   timeout_seconds, traceparent)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -670,7 +671,8 @@ BEGIN
                     coalesce(insert_job.run_at, now()),
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
-                    insert_job.timeout_seconds)
+                    insert_job.timeout_seconds,
+                    insert_job.traceparent)
             RETURNING id INTO job_id;
             RETURN;
         EXCEPTION WHEN unique_violation THEN
@@ -683,10 +685,10 @@ BEGIN
 END $$;
 
 --
--- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, traceparent text, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, traceparent text, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
 
 --
 -- Name: jobs_mark_scheduled(); Type: FUNCTION; Schema: weir; Owner: -
@@ -1228,11 +1230,13 @@ CREATE TABLE weir.jobs (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    traceparent text,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
+    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 PARTITION BY LIST (state);
@@ -1370,6 +1374,12 @@ COMMENT ON COLUMN weir.jobs.errors IS 'One entry per failed attempt: {attempt, a
 COMMENT ON COLUMN weir.jobs.cancel_requested_at IS 'Set when a cancel of a running job was requested.';
 
 --
+-- Name: COLUMN jobs.traceparent; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.traceparent IS 'W3C trace context (traceparent header value, e.g. 00-<32 hex trace id>-<16 hex span id>-01) of the enqueue; each attempt''s span is its child. Optional.';
+
+--
 -- Name: jobs_finished; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -1395,11 +1405,13 @@ CREATE TABLE weir.jobs_finished (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    traceparent text,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
+    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 PARTITION BY RANGE (finished_at);
@@ -1436,11 +1448,13 @@ CREATE TABLE weir.jobs_live (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    traceparent text,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
+    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 WITH (fillfactor='70', autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_analyze_scale_factor='0.02', autovacuum_vacuum_cost_delay='0');

@@ -221,6 +221,10 @@ pub struct NewJob {
     pub max_attempts: Option<i32>,
     pub unique_key: Option<String>,
     pub timeout_seconds: Option<i32>,
+    /// W3C trace context of the enqueue (a `traceparent` header value);
+    /// when unset, the client takes the current span's, if any (see
+    /// [`crate::trace`]). Ignored unless well-formed.
+    pub traceparent: Option<String>,
 }
 
 impl NewJob {
@@ -260,6 +264,11 @@ impl NewJob {
 
     pub fn timeout_seconds(mut self, seconds: i32) -> Self {
         self.timeout_seconds = Some(seconds);
+        self
+    }
+
+    pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
+        self.traceparent = Some(traceparent.into());
         self
     }
 }

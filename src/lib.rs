@@ -25,7 +25,9 @@
 //! - [`db`]: every SQL statement, one module per table (`db::jobs` one file
 //!   per concern).
 //! - [`demo`]: the built-in demo tasks of the stock binary.
-//! - [`metrics`], [`shutdown`]: process counters and the shutdown signal.
+//! - [`metrics`], [`shutdown`]: process metrics and the shutdown signal.
+//! - [`trace`]: the enqueue's trace context, stored with the job and made
+//!   the parent of each attempt's span (feature `otel`).
 //! - `api` (feature `server`): the web node: REST API v1 (poem-openapi),
 //!   problem JSON, auth, `?wait` and Server-Sent Events, the dashboard at
 //!   `/ui` (assets in `src/api/ui/`).
@@ -86,6 +88,7 @@ pub mod metrics;
 pub mod setup;
 pub mod shutdown;
 pub mod task;
+pub mod trace;
 pub mod worker;
 
 pub use client::{Client, enqueue_in, enqueue_many_in};

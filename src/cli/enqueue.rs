@@ -84,6 +84,7 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         max_attempts: a.max_attempts,
         unique_key: a.unique_key,
         timeout_seconds: a.timeout_seconds,
+        traceparent: None,
     };
     let enqueued = client.enqueue_job(&job).await?;
     if !a.wait {

@@ -132,7 +132,7 @@ enum Command {
 pub async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    crate::logging::init();
+    let _traces = crate::logging::init();
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

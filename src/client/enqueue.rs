@@ -166,10 +166,12 @@ pub async fn enqueue_many_in<'a>(
         check_values(job)?;
     }
     let fixed;
-    let jobs = if jobs
-        .iter()
-        .all(|j| j.args.is_object() && crate::job::unreadable_json(&j.args).is_none())
-    {
+    let traced = crate::trace::current_traceparent().is_some();
+    let jobs = if jobs.iter().all(|j| {
+        j.args.is_object()
+            && crate::job::unreadable_json(&j.args).is_none()
+            && (j.traceparent.is_some() || !traced)
+    }) {
         jobs
     } else {
         fixed = jobs.iter().map(checked_args).collect::<Result<Vec<_>>>()?;
@@ -200,6 +202,10 @@ fn checked_args(job: &NewJob) -> Result<NewJob> {
     }
     Ok(NewJob {
         args,
+        traceparent: job
+            .traceparent
+            .clone()
+            .or_else(crate::trace::current_traceparent),
         ..job.clone()
     })
 }
@@ -217,6 +223,13 @@ fn check_values(job: &NewJob) -> Result<()> {
                 "{what}: text values may not contain NUL bytes"
             )));
         }
+    }
+    if let Some(tp) = &job.traceparent
+        && !crate::trace::is_valid_traceparent(tp)
+    {
+        return Err(Error::InvalidJob(format!(
+            "traceparent: {tp:?} is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)"
+        )));
     }
     if let Some(at) = job.run_at
         && !(0..=9999).contains(&chrono::Datelike::year(&at))

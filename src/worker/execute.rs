@@ -27,6 +27,7 @@ pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 
 pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
+    crate::trace::set_parent(&span, job.traceparent.as_deref());
     env.running.fetch_add(1, Ordering::Relaxed);
     let (queue, kind) = (job.queue.clone(), job.kind.clone());
     let started = std::time::Instant::now();

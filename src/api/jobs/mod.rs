@@ -22,6 +22,7 @@ use poem::web::sse::Event;
 use poem_openapi::OpenApi;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::{EventStream, Json};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::problem::{ApiError, respond};
@@ -44,6 +45,7 @@ impl JobsApi {
         auth: &ApiAuth,
         req: EnqueueRequest,
         idempotency_key: Option<String>,
+        traceparent: Option<String>,
     ) -> Result<EnqueueResponse, ApiError> {
         // The key is the caller's and bound to this body (as sent, before
         // `delay_seconds` becomes a time).
@@ -57,7 +59,8 @@ impl JobsApi {
             let body = poem_openapi::types::ToJSON::to_json(&req).unwrap_or_default();
             IdempotencyKey::new(key).scoped(scope).bound_to(&body)
         });
-        let job = req.into_new_job()?;
+        let mut job = req.into_new_job()?;
+        job.traceparent = traceparent;
         let submitted = self.state.client.submit(job, idempotency.as_ref()).await?;
         let job = submitted.job;
         if submitted.created {
@@ -68,6 +71,19 @@ impl JobsApi {
             Ok(EnqueueResponse::Existing(Json(job.into())))
         }
     }
+}
+
+/// The span of an enqueue request, child of the request's `traceparent`
+/// header when it is well-formed (a malformed one is ignored, as W3C Trace
+/// Context says), and the trace context to store with the jobs: the span's
+/// own under OpenTelemetry (so attempts are children of the enqueue),
+/// else the header as sent.
+fn enqueue_span(header: Option<String>) -> (tracing::Span, Option<String>) {
+    let header = header.filter(|tp| crate::trace::is_valid_traceparent(tp));
+    let span = tracing::info_span!("enqueue");
+    crate::trace::set_parent(&span, header.as_deref());
+    let stored = span.in_scope(crate::trace::current_traceparent).or(header);
+    (span, stored)
 }
 
 /// Counts an enqueue by queue and kind, both bounded: clients choose them.
@@ -100,8 +116,13 @@ impl JobsApi {
         /// caller's own (per bearer token) and bound to the request body.
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<Option<String>>,
+        /// W3C trace context of the caller: stored with the job, whose
+        /// attempts' spans become its descendants. Ignored when malformed.
+        traceparent: Header<Option<String>>,
     ) -> EnqueueResponse {
-        self.enqueue_one(&auth, body.0, idempotency_key.0)
+        let (span, traceparent) = enqueue_span(traceparent.0);
+        self.enqueue_one(&auth, body.0, idempotency_key.0, traceparent)
+            .instrument(span)
             .await
             .unwrap_or_else(respond)
     }
@@ -119,14 +140,19 @@ impl JobsApi {
         &self,
         _auth: ApiAuth,
         body: Json<EnqueueBatchRequest>,
+        /// W3C trace context of the caller: stored with every job of the
+        /// batch. Ignored when malformed.
+        traceparent: Header<Option<String>>,
     ) -> EnqueueBatchResponse {
+        let (span, traceparent) = enqueue_span(traceparent.0);
         let result: Result<Vec<JobDto>, ApiError> = async {
             let mut jobs = Vec::with_capacity(body.0.jobs.len());
             for (i, req) in body.0.jobs.into_iter().enumerate() {
-                jobs.push(
-                    req.into_new_job()
-                        .map_err(|e| ApiError::new(e.status, format!("jobs[{i}]: {}", e.detail)))?,
-                );
+                let mut job = req
+                    .into_new_job()
+                    .map_err(|e| ApiError::new(e.status, format!("jobs[{i}]: {}", e.detail)))?;
+                job.traceparent.clone_from(&traceparent);
+                jobs.push(job);
             }
             let out = self.state.client.enqueue_batch(&jobs).await?;
             for job in &jobs {
@@ -137,6 +163,7 @@ impl JobsApi {
             }
             Ok(out.into_iter().map(Into::into).collect())
         }
+        .instrument(span)
         .await;
         match result {
             Ok(jobs) => EnqueueBatchResponse::Created(Json(JobBatchDto { jobs })),

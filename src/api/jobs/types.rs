@@ -263,6 +263,7 @@ impl EnqueueRequest {
             max_attempts: self.max_attempts,
             unique_key: self.unique_key.map(|k| k.0),
             timeout_seconds: self.timeout_seconds,
+            traceparent: None,
         })
     }
 }

@@ -19,6 +19,8 @@ pub struct ClaimedJob {
     pub timeout_seconds: i32,
     /// When the job was due: enqueued, or its `run_at`.
     pub run_at: chrono::DateTime<chrono::Utc>,
+    /// The enqueue's W3C trace context, if it had one.
+    pub traceparent: Option<String>,
 }
 
 /// Claims up to `limit` available jobs of `queue` whose kind is in `kinds`,
@@ -72,7 +74,7 @@ pub async fn claim_available(
                progress = NULL
            FROM picked, unnest($2::text[], $3::int[]) AS t(kind, timeout_s)
            WHERE j.id = picked.id AND t.kind = j.kind
-           RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.run_at,
+           RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.run_at, j.traceparent,
                      j.claim_token AS "claim_token!",
                      coalesce(j.timeout_seconds, t.timeout_s) AS "timeout_seconds!""#,
         queue,
@@ -95,6 +97,7 @@ pub async fn claim_available(
             claim_token: ClaimToken(r.claim_token),
             timeout_seconds: r.timeout_seconds,
             run_at: r.run_at,
+            traceparent: r.traceparent,
         })
         .collect())
 }

@@ -12,7 +12,7 @@ use crate::job::{DEFAULT_QUEUE, Enqueued, Job, JobId, JobState, NewJob};
 /// `weir.insert_job`; with a `unique_key` held by a live job, returns that
 /// job.
 pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
-    if job.unique_key.is_none() {
+    if job.unique_key.is_none() && job.traceparent.is_none() {
         // Always created; `weir.enqueue` is the cheaper call (a scalar
         // function, not a function scan of a record).
         let id = sqlx::query_scalar!(
@@ -34,7 +34,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
     }
     let row = sqlx::query!(
         r#"SELECT job_id AS "job_id!", created AS "created!"
-           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8)"#,
+           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
         job.kind,
         job.args,
         job.queue,
@@ -43,6 +43,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
         job.max_attempts,
         job.unique_key,
         job.timeout_seconds,
+        job.traceparent,
     )
     .fetch_one(db)
     .await?;
@@ -64,6 +65,7 @@ struct Columns<'a> {
     run_ats: Vec<Option<DateTime<Utc>>>,
     max_attempts: Vec<Option<i32>>,
     timeouts: Vec<Option<i32>>,
+    traceparents: Vec<Option<&'a str>>,
 }
 
 impl<'a> Columns<'a> {
@@ -88,6 +90,7 @@ impl<'a> Columns<'a> {
             run_ats: jobs.iter().map(|j| j.run_at).collect(),
             max_attempts: jobs.iter().map(|j| j.max_attempts).collect(),
             timeouts: jobs.iter().map(|j| j.timeout_seconds).collect(),
+            traceparents: jobs.iter().map(|j| j.traceparent.as_deref()).collect(),
         })
     }
 }
@@ -115,14 +118,15 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
         r#"WITH input AS MATERIALIZED (
                SELECT weir.uuid_v7() AS id, u.*
                FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int2[], $5::timestamptz[],
-                           $6::int4[], $7::int4[])
+                           $6::int4[], $7::int4[], $8::text[])
                     WITH ORDINALITY AS u(kind, args, queue, priority, run_at, max_attempts,
-                                         timeout_seconds, ord)
+                                         timeout_seconds, traceparent, ord)
            ), inserted AS (
                INSERT INTO weir.jobs (id, kind, args, queue, priority, run_at, max_attempts,
-                                      timeout_seconds)
+                                      timeout_seconds, traceparent)
                SELECT id, kind, coalesce(args, '{}'), queue, priority, coalesce(run_at, now()),
-                      coalesce(max_attempts, weir.default_max_attempts()), timeout_seconds
+                      coalesce(max_attempts, weir.default_max_attempts()), timeout_seconds,
+                      traceparent
                FROM input
                RETURNING *
            )
@@ -141,6 +145,7 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
         &c.run_ats as &[Option<DateTime<Utc>>],
         &c.max_attempts as &[Option<i32>],
         &c.timeouts as &[Option<i32>],
+        &c.traceparents as &[Option<&str>],
     )
     .fetch_all(db)
     .await?;
@@ -185,18 +190,21 @@ pub async fn insert_many_with_ids(
     let (run_ats, run_at) = once_if_shared(&c.run_ats);
     let (max_attempts, max_attempt) = once_if_shared(&c.max_attempts);
     let (timeouts, timeout) = once_if_shared(&c.timeouts);
+    let (traceparents, traceparent) = once_if_shared(&c.traceparents);
     let stored = sqlx::query!(
         r#"WITH inserted AS (
                INSERT INTO weir.jobs (id, kind, args, queue, priority, run_at, max_attempts,
-                                      timeout_seconds)
+                                      timeout_seconds, traceparent)
                SELECT id, coalesce(kind, $9::text), coalesce(args, '{}'),
                       coalesce(queue, $10::text), coalesce(priority, $11::int2),
                       coalesce(run_at, $12::timestamptz, now()),
                       coalesce(max_attempts, $13::int4, weir.default_max_attempts()),
-                      coalesce(timeout_seconds, $14::int4)
+                      coalesce(timeout_seconds, $14::int4),
+                      coalesce(traceparent, $16::text)
                FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int2[],
-                           $6::timestamptz[], $7::int4[], $8::int4[])
-                    AS u(id, kind, args, queue, priority, run_at, max_attempts, timeout_seconds)
+                           $6::timestamptz[], $7::int4[], $8::int4[], $15::text[])
+                    AS u(id, kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
+                         traceparent)
                RETURNING id, state, run_at, state <> 'available' OR run_at <> now() AS other
            )
            -- One pass: the three arrays list the same jobs in the same order.
@@ -221,6 +229,8 @@ pub async fn insert_many_with_ids(
         run_at.flatten(),
         max_attempt.flatten(),
         timeout.flatten(),
+        traceparents as &[Option<&str>],
+        traceparent.flatten(),
     )
     .fetch_one(db)
     .await?;

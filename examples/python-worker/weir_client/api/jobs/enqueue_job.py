@@ -15,10 +15,14 @@ def _get_kwargs(
     *,
     body: EnqueueRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
     if not isinstance(idempotency_key, Unset):
         headers["Idempotency-Key"] = idempotency_key
+
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -108,6 +112,7 @@ def sync_detailed(
     client: AuthenticatedClient,
     body: EnqueueRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
 ) -> Response[Job | Problem]:
     """Enqueue a job
 
@@ -120,6 +125,7 @@ def sync_detailed(
 
     Args:
         idempotency_key (str | Unset):
+        traceparent (str | Unset):
         body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
             {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
@@ -134,6 +140,7 @@ def sync_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
     )
 
     response = client.get_httpx_client().request(
@@ -148,6 +155,7 @@ def sync(
     client: AuthenticatedClient,
     body: EnqueueRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
 ) -> Job | Problem | None:
     """Enqueue a job
 
@@ -160,6 +168,7 @@ def sync(
 
     Args:
         idempotency_key (str | Unset):
+        traceparent (str | Unset):
         body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
             {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
@@ -175,6 +184,7 @@ def sync(
         client=client,
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
     ).parsed
 
 
@@ -183,6 +193,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
     body: EnqueueRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
 ) -> Response[Job | Problem]:
     """Enqueue a job
 
@@ -195,6 +206,7 @@ async def asyncio_detailed(
 
     Args:
         idempotency_key (str | Unset):
+        traceparent (str | Unset):
         body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
             {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
@@ -209,6 +221,7 @@ async def asyncio_detailed(
     kwargs = _get_kwargs(
         body=body,
         idempotency_key=idempotency_key,
+        traceparent=traceparent,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -221,6 +234,7 @@ async def asyncio(
     client: AuthenticatedClient,
     body: EnqueueRequest,
     idempotency_key: str | Unset = UNSET,
+    traceparent: str | Unset = UNSET,
 ) -> Job | Problem | None:
     """Enqueue a job
 
@@ -233,6 +247,7 @@ async def asyncio(
 
     Args:
         idempotency_key (str | Unset):
+        traceparent (str | Unset):
         body (EnqueueRequest): A job to enqueue. Only `kind` is required. Example: {'args':
             {'name': 'widget', 'step_ms': 500, 'steps': 10}, 'kind': 'demo.process_item'}.
 
@@ -249,5 +264,6 @@ async def asyncio(
             client=client,
             body=body,
             idempotency_key=idempotency_key,
+            traceparent=traceparent,
         )
     ).parsed

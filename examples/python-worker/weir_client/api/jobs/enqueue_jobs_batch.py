@@ -8,14 +8,17 @@ from ...client import AuthenticatedClient, Client
 from ...models.enqueue_batch_request import EnqueueBatchRequest
 from ...models.job_batch import JobBatch
 from ...models.problem import Problem
-from ...types import Response
+from ...types import UNSET, Response, Unset
 
 
 def _get_kwargs(
     *,
     body: EnqueueBatchRequest,
+    traceparent: str | Unset = UNSET,
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
+    if not isinstance(traceparent, Unset):
+        headers["traceparent"] = traceparent
 
     _kwargs: dict[str, Any] = {
         "method": "post",
@@ -99,6 +102,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: EnqueueBatchRequest,
+    traceparent: str | Unset = UNSET,
 ) -> Response[JobBatch | Problem]:
     """Enqueue many jobs
 
@@ -106,6 +110,7 @@ def sync_detailed(
     Answered in input order.
 
     Args:
+        traceparent (str | Unset):
         body (EnqueueBatchRequest): Many jobs to enqueue in one transaction.
 
     Raises:
@@ -118,6 +123,7 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        traceparent=traceparent,
     )
 
     response = client.get_httpx_client().request(
@@ -131,6 +137,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: EnqueueBatchRequest,
+    traceparent: str | Unset = UNSET,
 ) -> JobBatch | Problem | None:
     """Enqueue many jobs
 
@@ -138,6 +145,7 @@ def sync(
     Answered in input order.
 
     Args:
+        traceparent (str | Unset):
         body (EnqueueBatchRequest): Many jobs to enqueue in one transaction.
 
     Raises:
@@ -151,6 +159,7 @@ def sync(
     return sync_detailed(
         client=client,
         body=body,
+        traceparent=traceparent,
     ).parsed
 
 
@@ -158,6 +167,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: EnqueueBatchRequest,
+    traceparent: str | Unset = UNSET,
 ) -> Response[JobBatch | Problem]:
     """Enqueue many jobs
 
@@ -165,6 +175,7 @@ async def asyncio_detailed(
     Answered in input order.
 
     Args:
+        traceparent (str | Unset):
         body (EnqueueBatchRequest): Many jobs to enqueue in one transaction.
 
     Raises:
@@ -177,6 +188,7 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         body=body,
+        traceparent=traceparent,
     )
 
     response = await client.get_async_httpx_client().request(**kwargs)
@@ -188,6 +200,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: EnqueueBatchRequest,
+    traceparent: str | Unset = UNSET,
 ) -> JobBatch | Problem | None:
     """Enqueue many jobs
 
@@ -195,6 +208,7 @@ async def asyncio(
     Answered in input order.
 
     Args:
+        traceparent (str | Unset):
         body (EnqueueBatchRequest): Many jobs to enqueue in one transaction.
 
     Raises:
@@ -209,5 +223,6 @@ async def asyncio(
         await asyncio_detailed(
             client=client,
             body=body,
+            traceparent=traceparent,
         )
     ).parsed
