@@ -105,6 +105,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
         Ok(Err(JobError::Retry(message))) => fail(message, false),
         Ok(Err(JobError::Fatal(message))) => fail(message, true),
         Ok(Err(JobError::Cancelled)) => Outcome::Cancelled(job.id, job.claim_token),
+        Ok(Err(JobError::Snooze(delay))) => Outcome::Snoozed(job.id, job.claim_token, delay),
         Err(e) => fail(format!("handler panicked: {}", panic_message(e)), false),
     };
     let outcome = tokio::select! {
@@ -145,6 +146,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
         Outcome::Failed(f) => tracing::info!(error = %f.message, fatal = f.fatal, "attempt failed"),
         Outcome::Cancelled(..) => tracing::info!("cancelled"),
         Outcome::HandedBack(..) => {}
+        Outcome::Snoozed(_, _, d) => tracing::debug!(delay = ?d, "snoozed"),
     }
     Some(outcome)
 }
@@ -167,6 +169,7 @@ fn record_metrics(queue: &str, kind: &str, outcome: &Outcome, elapsed: Duration)
         Outcome::Failed(_) => "errored",
         Outcome::Cancelled(..) => "cancelled",
         Outcome::HandedBack(..) => "handed_back",
+        Outcome::Snoozed(..) => "snoozed",
     };
     let labels = [("queue", queue), ("kind", kind)];
     crate::metrics::observe_run(&labels, elapsed);
