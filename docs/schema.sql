@@ -1016,7 +1016,7 @@ CREATE TABLE weir.schedules (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT schedules_catch_up_valid CHECK ((catch_up = ANY (ARRAY['latest'::text, 'none'::text]))),
     CONSTRAINT schedules_max_attempts_positive CHECK (((max_attempts IS NULL) OR (max_attempts >= 1))),
-    CONSTRAINT schedules_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 200))),
+    CONSTRAINT schedules_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128))),
     CONSTRAINT schedules_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128)))
 );
 
@@ -1091,8 +1091,8 @@ CREATE FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb DE
 DECLARE
     fields text[];
 BEGIN
-    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 200 THEN
-        RAISE EXCEPTION 'schedule name must be 1 to 200 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 128 THEN
+        RAISE EXCEPTION 'schedule name must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     fields := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');

@@ -39,7 +39,7 @@ CREATE TABLE weir.schedules (
     updated_at       timestamptz              NOT NULL DEFAULT now(),
     -- The name is part of every tick's unique_key (at most 255
     -- characters) and of the REST path.
-    CONSTRAINT schedules_name_valid CHECK (name ~ '^[A-Za-z0-9_.:-]+$' AND length(name) <= 200),
+    CONSTRAINT schedules_name_valid CHECK (name ~ '^[A-Za-z0-9_.:-]+$' AND length(name) <= 128),
     CONSTRAINT schedules_queue_name_valid CHECK (queue ~ '^[A-Za-z0-9_.:-]+$' AND length(queue) <= 128),
     CONSTRAINT schedules_max_attempts_positive CHECK (max_attempts IS NULL OR max_attempts >= 1),
     CONSTRAINT schedules_catch_up_valid CHECK (catch_up IN ('latest', 'none'))
@@ -82,8 +82,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     fields text[];
 BEGIN
-    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 200 THEN
-        RAISE EXCEPTION 'schedule name must be 1 to 200 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 128 THEN
+        RAISE EXCEPTION 'schedule name must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     fields := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');

@@ -22,6 +22,7 @@ pub mod health;
 pub mod jobs;
 pub mod problem;
 pub mod queues;
+pub mod schedules;
 pub mod spec;
 pub mod string_types;
 pub mod ui;
@@ -154,6 +155,8 @@ pub enum ApiTags {
     Queues,
     /// Live worker nodes.
     Workers,
+    /// Cron schedules: each tick enqueues one job.
+    Schedules,
     /// Health, readiness and metrics.
     Operations,
 }
@@ -177,6 +180,7 @@ pub struct BearerToken(pub Bearer);
 type Apis = (
     jobs::JobsApi,
     queues::QueuesApi,
+    schedules::SchedulesApi,
     worker_api::WorkerApi,
     health::HealthApi,
 );
@@ -188,6 +192,9 @@ fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             queues::QueuesApi {
+                state: state.clone(),
+            },
+            schedules::SchedulesApi {
                 state: state.clone(),
             },
             worker_api::WorkerApi {
