@@ -132,6 +132,15 @@ async fn rest_answers_bad_schedules_with_4xx_and_changes_nothing(pool: PgPool) {
     assert_eq!(resp.0.status(), StatusCode::NOT_FOUND);
     let (_, list) = get(&cli, "/v1/schedules").await;
     assert_eq!(list["schedules"], json!([]));
+    // Optional fields may be null: the same as absent.
+    let (status, s) = put(
+        &cli,
+        "a",
+        json!({"cron": "* * * * *", "kind": "k", "catch_up": null}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    assert_eq!(s["catch_up"], "latest");
 }
 
 struct Out {

@@ -59,8 +59,7 @@ pub struct ScheduleRequest {
     pub timeout_seconds: Option<i32>,
     /// A paused schedule enqueues nothing (default false).
     pub paused: Option<bool>,
-    // No doc comment: it would wrap the reference in an `allOf`, which
-    // client generators refuse for an enum. The enum's doc says it.
+    /// Ticks missed while no node ran: `latest` (default) or `none`.
     pub catch_up: Option<CatchUpDto>,
 }
 

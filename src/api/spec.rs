@@ -188,6 +188,20 @@ fn patch_schemas(schemas: &mut Map<String, Value>) {
     ] {
         set(schemas, pointer, "type", json!("object"));
     }
+    // Optional, so null is accepted: a string with the enum's pattern,
+    // since a reference cannot be marked nullable, and generators make a
+    // tangle of a nullable inline enum.
+    set(
+        schemas,
+        "ScheduleRequest/properties",
+        "catch_up",
+        json!({
+            "type": "string",
+            "pattern": "^(latest|none)$",
+            "nullable": true,
+            "description": "Ticks missed while no node ran: `latest` (default, enqueue the latest) or `none`."
+        }),
+    );
     for pointer in [
         "EnqueueRequest/properties/priority",
         "ScheduleRequest/properties/priority",

@@ -109,6 +109,13 @@ impl NewSchedule {
     /// wrong. The database checks the rest.
     pub fn validate(&self) -> Result<()> {
         CronSchedule::parse(&self.cron, &self.timezone).map_err(Error::InvalidArgument)?;
+        if !self.args.is_object() {
+            return Err(Error::InvalidArgument("args must be a JSON object".into()));
+        }
+        // Stored, it could not be read back (nor enqueued).
+        if let Some(why) = crate::job::unreadable_json(&self.args) {
+            return Err(Error::InvalidArgument(format!("args: {why}")));
+        }
         Ok(())
     }
 

@@ -5,7 +5,6 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 from attrs import define as _attrs_define
 
-from ..models.catch_up import CatchUp
 from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
@@ -26,8 +25,7 @@ class ScheduleRequest:
         cron (str): 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first).
         kind (str): The kind of job each tick enqueues.
         args (None | ScheduleRequestArgsType0 | Unset): The jobs' arguments: a JSON object (default `{}`).
-        catch_up (CatchUp | Unset): What a schedule does with ticks missed while no node ran: enqueue the
-            latest of them (`latest`, the default) or none.
+        catch_up (None | str | Unset): Ticks missed while no node ran: `latest` (default, enqueue the latest) or `none`.
         max_attempts (int | None | Unset): The jobs' attempts allowed (default 20).
         paused (bool | None | Unset): A paused schedule enqueues nothing (default false).
         priority (int | None | Unset): The jobs' priority (default 0).
@@ -39,7 +37,7 @@ class ScheduleRequest:
     cron: str
     kind: str
     args: None | ScheduleRequestArgsType0 | Unset = UNSET
-    catch_up: CatchUp | Unset = UNSET
+    catch_up: None | str | Unset = UNSET
     max_attempts: int | None | Unset = UNSET
     paused: bool | None | Unset = UNSET
     priority: int | None | Unset = UNSET
@@ -62,9 +60,11 @@ class ScheduleRequest:
         else:
             args = self.args
 
-        catch_up: str | Unset = UNSET
-        if not isinstance(self.catch_up, Unset):
-            catch_up = self.catch_up.value
+        catch_up: None | str | Unset
+        if isinstance(self.catch_up, Unset):
+            catch_up = UNSET
+        else:
+            catch_up = self.catch_up
 
         max_attempts: int | None | Unset
         if isinstance(self.max_attempts, Unset):
@@ -155,12 +155,14 @@ class ScheduleRequest:
 
         args = _parse_args(d.pop("args", UNSET))
 
-        _catch_up = d.pop("catch_up", UNSET)
-        catch_up: CatchUp | Unset
-        if isinstance(_catch_up, Unset):
-            catch_up = UNSET
-        else:
-            catch_up = CatchUp(_catch_up)
+        def _parse_catch_up(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        catch_up = _parse_catch_up(d.pop("catch_up", UNSET))
 
         def _parse_max_attempts(data: object) -> int | None | Unset:
             if data is None:
