@@ -612,6 +612,10 @@ BEGIN
     IF 'weir_app' = ANY (present) THEN
         EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
+        -- The scheduler advances next_run_at and records errors itself.
+        IF to_regclass('weir.schedules') IS NOT NULL THEN
+            EXECUTE 'GRANT SELECT, UPDATE ON weir.schedules TO weir_app';
+        END IF;
         IF migrations IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
         END IF;

@@ -142,13 +142,132 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION weir.delete_schedule(text) IS 'Deletes a schedule (jobs it already enqueued stay). Raises no_data_found when there is none of that name.';
 
--- What weir.grant_roles() grants on schedules (it already makes the two
--- functions above run as their owner and lets readers see the table): the
--- scheduler, run by weir_app, advances next_run_at itself.
-DO $$
+-- weir.grant_roles() (0003) already makes the two functions above run as
+-- their owner and lets readers see the table; it is replaced here, the
+-- same but for one grant: the scheduler, run by weir_app, advances
+-- next_run_at itself. weir migrate runs it after every migration, so
+-- roles created later get it too.
+CREATE OR REPLACE FUNCTION weir.grant_roles() RETURNS text[]
+LANGUAGE plpgsql AS $$
+DECLARE
+    -- Run as their owner, EXECUTE for the roles below only. Names that do
+    -- not exist (yet) are skipped.
+    definer_functions constant text[] := ARRAY[
+        'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
+        'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow',
+        'notify_queues', 'ensure_finished_partitions'];
+    operator_functions constant text[] := ARRAY[
+        'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
+        'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow'];
+    producer_functions constant text[] := ARRAY[
+        'enqueue', 'insert_job', 'uuid_v7', 'uuid_v7s', 'default_max_attempts', 'notify_queues'];
+    worker_functions constant text[] := ARRAY[
+        'notify_queues', 'ensure_finished_partitions',
+        'register_worker', 'heartbeat', 'claim', 'complete_job', 'fail_job',
+        'complete_jobs', 'snooze_job', 'report_progress', 'unregister_worker'];
+    reader_functions constant text[] := ARRAY['explain_job'];
+    -- The columns an enqueue sets; every other column takes its default.
+    producer_columns constant text[] := ARRAY[
+        'id', 'kind', 'queue', 'args', 'priority', 'run_at', 'max_attempts',
+        'timeout_seconds', 'unique_key', 'concurrency_key'];
+    -- The columns a worker writes about the attempts it runs (and the
+    -- maintenance services about attempts they stage or rescue); never
+    -- what the job is (kind, args, queue, priority, ...).
+    worker_columns constant text[] := ARRAY[
+        'state', 'attempt', 'max_attempts', 'run_at', 'started_at', 'finished_at',
+        'claim_token', 'node_id', 'deadline', 'progress', 'result', 'errors'];
+    reader_tables constant text[] := ARRAY[
+        'weir.jobs', 'weir.queue_stats', 'weir.queues', 'weir.nodes',
+        'weir.schedules', 'weir.workflows'];
+    roles constant text[] := ARRAY['weir_producer', 'weir_reader', 'weir_operator', 'weir_worker', 'weir_app'];
+    present text[];
+    f regprocedure;
+    t text;
+    cols text;
+    migrations regclass := to_regclass('_sqlx_migrations');
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'weir_app') THEN
-        GRANT SELECT, UPDATE ON weir.schedules TO weir_app;
+    -- Concurrent GRANTs on one object fail ("tuple concurrently
+    -- updated"): one migrator at a time (key: 'weir' in ASCII, a name).
+    PERFORM pg_advisory_xact_lock(2003134834, hashtext('weir.grant_roles'));
+
+    FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+             WHERE p.pronamespace = 'weir'::regnamespace AND p.proname = ANY (definer_functions) LOOP
+        EXECUTE format('ALTER FUNCTION %s SECURITY DEFINER SET search_path = pg_catalog, weir, pg_temp', f);
+        EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+
+    SELECT coalesce(array_agg(rolname::text ORDER BY rolname), '{}') INTO present
+    FROM pg_roles WHERE rolname = ANY (roles);
+
+    -- Role memberships: an operator is a reader; weir_app is every role
+    -- but the reader's on its own.
+    PERFORM weir.grant_role_membership(g.role, g.member)
+    FROM (VALUES ('weir_reader', 'weir_operator'), ('weir_producer', 'weir_app'),
+                 ('weir_operator', 'weir_app'), ('weir_worker', 'weir_app')) AS g(role, member)
+    WHERE g.role = ANY (present) AND g.member = ANY (present);
+
+    IF 'weir_producer' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_producer';
+        EXECUTE 'GRANT SELECT ON weir.jobs, weir.jobs_live, weir.wakeups TO weir_producer';
+        SELECT string_agg(quote_ident(a.attname), ', ') INTO cols
+        FROM pg_attribute a
+        WHERE a.attrelid = 'weir.jobs'::regclass AND a.attname = ANY (producer_columns)
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        EXECUTE format('GRANT INSERT (%s) ON weir.jobs, weir.jobs_live TO weir_producer', cols);
+        PERFORM weir.grant_execute(producer_functions, 'weir_producer');
     END IF;
+
+    IF 'weir_reader' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_reader';
+        FOREACH t IN ARRAY reader_tables LOOP
+            CONTINUE WHEN to_regclass(t) IS NULL;
+            EXECUTE format('GRANT SELECT ON %s TO weir_reader', t);
+        END LOOP;
+        PERFORM weir.grant_execute(reader_functions, 'weir_reader');
+    END IF;
+
+    IF 'weir_operator' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_operator';
+        PERFORM weir.grant_execute(operator_functions, 'weir_operator');
+    END IF;
+
+    IF 'weir_worker' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_worker';
+        EXECUTE 'GRANT SELECT ON weir.jobs, weir.jobs_live, weir.queues, weir.followed_jobs TO weir_worker';
+        SELECT string_agg(quote_ident(a.attname), ', ') INTO cols
+        FROM pg_attribute a
+        WHERE a.attrelid = 'weir.jobs'::regclass AND a.attname = ANY (worker_columns)
+          AND a.attnum > 0 AND NOT a.attisdropped;
+        EXECUTE format('GRANT UPDATE (%s) ON weir.jobs, weir.jobs_live TO weir_worker', cols);
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.nodes, weir.wakeups TO weir_worker';
+        PERFORM weir.grant_execute(worker_functions, 'weir_worker');
+        -- A node checks that every migration is applied before it starts.
+        IF migrations IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT ON %s TO weir_worker', migrations);
+        END IF;
+    END IF;
+
+    IF 'weir_app' = ANY (present) THEN
+        EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
+        EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
+        -- The scheduler advances next_run_at and records errors itself.
+        IF to_regclass('weir.schedules') IS NOT NULL THEN
+            EXECUTE 'GRANT SELECT, UPDATE ON weir.schedules TO weir_app';
+        END IF;
+        IF migrations IS NOT NULL THEN
+            EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
+        END IF;
+        EXECUTE 'ALTER TABLE weir.jobs_finished OWNER TO weir_app';
+        FOR t IN SELECT i.inhrelid::regclass::text FROM pg_inherits i
+                 JOIN pg_class c ON c.oid = i.inhrelid
+                 WHERE i.inhparent = 'weir.jobs_finished'::regclass
+                   AND c.relowner <> 'weir_app'::regrole LOOP
+            EXECUTE format('ALTER TABLE %s OWNER TO weir_app', t);
+        END LOOP;
+    END IF;
+
+    RETURN present;
 END $$;
+COMMENT ON FUNCTION weir.grant_roles() IS 'Grants to the roles of weir.create_roles() that exist what each may do, makes the guarded transitions run as their owner, and hands the finished-jobs partitions to weir_app. Idempotent; run by weir migrate. Returns the roles it granted to.';
+
 SELECT weir.grant_roles();
