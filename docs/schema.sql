@@ -320,6 +320,27 @@ $$;
 COMMENT ON FUNCTION weir.default_max_attempts() IS 'Default max_attempts of a new job: the setting weir.default_max_attempts, else 20.';
 
 --
+-- Name: delete_schedule(text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.delete_schedule(name text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM weir.schedules s WHERE s.name = delete_schedule.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'schedule % not found', quote_literal(coalesce(name, '')) USING ERRCODE = 'no_data_found';
+    END IF;
+END $$;
+
+--
+-- Name: FUNCTION delete_schedule(name text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.delete_schedule(name text) IS 'Deletes a schedule (jobs it already enqueued stay). Raises no_data_found when there is none of that name.';
+
+--
 -- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -591,6 +612,10 @@ BEGIN
     IF 'weir_app' = ANY (present) THEN
         EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
+        -- The scheduler advances next_run_at and records errors itself.
+        IF to_regclass('weir.schedules') IS NOT NULL THEN
+            EXECUTE 'GRANT SELECT, UPDATE ON weir.schedules TO weir_app';
+        END IF;
         IF migrations IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
         END IF;
@@ -969,6 +994,164 @@ END $$;
 
 COMMENT ON FUNCTION weir.retry_job(job_id uuid) IS 'Sends a failed or cancelled job back to available (errors kept, result cleared). Raises P0002 for an unknown id, 55000 for other states.';
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: schedules; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.schedules (
+    name text NOT NULL,
+    cron text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    kind weir.job_kind NOT NULL,
+    args weir.job_args DEFAULT '{}'::jsonb NOT NULL,
+    queue text DEFAULT 'default'::text NOT NULL,
+    priority smallint DEFAULT 0 NOT NULL,
+    max_attempts integer,
+    timeout_seconds weir.job_timeout_seconds,
+    paused boolean DEFAULT false NOT NULL,
+    catch_up text DEFAULT 'latest'::text NOT NULL,
+    next_run_at timestamp with time zone,
+    last_enqueued_at timestamp with time zone,
+    last_job_id uuid,
+    error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT schedules_catch_up_valid CHECK ((catch_up = ANY (ARRAY['latest'::text, 'none'::text]))),
+    CONSTRAINT schedules_max_attempts_positive CHECK (((max_attempts IS NULL) OR (max_attempts >= 1))),
+    CONSTRAINT schedules_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128))),
+    CONSTRAINT schedules_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128)))
+);
+
+--
+-- Name: TABLE schedules; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.schedules IS 'Cron schedules: each tick enqueues one job (unique_key schedule:<name>:<tick>). Write with weir.set_schedule / weir.delete_schedule.';
+
+--
+-- Name: COLUMN schedules.cron; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.cron IS '5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first).';
+
+--
+-- Name: COLUMN schedules.timezone; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.timezone IS 'IANA time zone the cron expression is read in; daylight saving time follows the cron library (a time skipped by spring forward runs right after the gap, a time repeated by fall back runs once).';
+
+--
+-- Name: COLUMN schedules.max_attempts; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.max_attempts IS 'max_attempts of each job; NULL: the default.';
+
+--
+-- Name: COLUMN schedules.paused; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.paused IS 'A paused schedule enqueues nothing; resuming it starts from the next tick.';
+
+--
+-- Name: COLUMN schedules.catch_up; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.catch_up IS 'Ticks missed while no scheduler ran: latest (enqueue the latest of them) or none.';
+
+--
+-- Name: COLUMN schedules.next_run_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.next_run_at IS 'The next tick; NULL until the scheduler has read a new or changed expression (or when error says it cannot).';
+
+--
+-- Name: COLUMN schedules.last_enqueued_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.last_enqueued_at IS 'When the scheduler last enqueued a tick of this schedule.';
+
+--
+-- Name: COLUMN schedules.last_job_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.last_job_id IS 'The job the last enqueued tick made.';
+
+--
+-- Name: COLUMN schedules.error; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.error IS 'Why the scheduler cannot compute the next tick (a cron expression or time zone the cron library refuses); cleared by weir.set_schedule.';
+
+--
+-- Name: set_schedule(text, text, text, jsonb, text, smallint, integer, integer, text, boolean, text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, max_attempts integer DEFAULT NULL::integer, timeout_seconds integer DEFAULT NULL::integer, timezone text DEFAULT 'UTC'::text, paused boolean DEFAULT false, catch_up text DEFAULT 'latest'::text) RETURNS SETOF weir.schedules
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $_$
+DECLARE
+    fields text[];
+BEGIN
+    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 128 THEN
+        RAISE EXCEPTION 'schedule name must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    fields := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');
+    IF btrim(coalesce(cron, '')) = '' OR array_length(fields, 1) NOT IN (5, 6) THEN
+        RAISE EXCEPTION 'cron must have 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), not %: %',
+            CASE WHEN btrim(coalesce(cron, '')) = '' THEN 0 ELSE array_length(fields, 1) END, quote_literal(coalesce(cron, ''))
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(fields) f WHERE f !~ '^[0-9A-Za-z*,/?#-]+$') THEN
+        RAISE EXCEPTION 'cron expression % has characters cron does not use (digits, names, * , - / ? # L W)',
+            quote_literal(cron) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF timezone IS NULL OR NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = set_schedule.timezone) THEN
+        RAISE EXCEPTION 'unknown time zone %: use an IANA name such as Europe/Berlin or UTC',
+            quote_literal(coalesce(timezone, '')) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF catch_up IS NULL OR catch_up NOT IN ('latest', 'none') THEN
+        RAISE EXCEPTION 'catch_up must be latest or none' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF queue IS NULL OR queue !~ '^[A-Za-z0-9_.:-]+$' OR length(queue) > 128 THEN
+        RAISE EXCEPTION 'queue must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_attempts IS NOT NULL AND max_attempts < 1 THEN
+        RAISE EXCEPTION 'max_attempts must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    INSERT INTO weir.schedules AS s (name, cron, timezone, kind, args, queue, priority,
+                                     max_attempts, timeout_seconds, paused, catch_up)
+    VALUES (set_schedule.name, btrim(set_schedule.cron), set_schedule.timezone, set_schedule.kind,
+            coalesce(set_schedule.args, '{}'), set_schedule.queue, coalesce(set_schedule.priority, 0),
+            set_schedule.max_attempts, set_schedule.timeout_seconds, coalesce(set_schedule.paused, false),
+            set_schedule.catch_up)
+    ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE
+    SET cron = excluded.cron, timezone = excluded.timezone, kind = excluded.kind,
+        args = excluded.args, queue = excluded.queue, priority = excluded.priority,
+        max_attempts = excluded.max_attempts, timeout_seconds = excluded.timeout_seconds,
+        paused = excluded.paused, catch_up = excluded.catch_up, updated_at = now(),
+        next_run_at = CASE WHEN s.cron <> excluded.cron OR s.timezone <> excluded.timezone
+                                OR (s.paused AND NOT excluded.paused)
+                           THEN NULL ELSE s.next_run_at END,
+        error = CASE WHEN s.cron <> excluded.cron OR s.timezone <> excluded.timezone
+                     THEN NULL ELSE s.error END
+    RETURNING s.*;
+    PERFORM weir.notify_queues(ARRAY['$stager']);
+END $_$;
+
+--
+-- Name: FUNCTION set_schedule(name text, cron text, kind text, args jsonb, queue text, priority smallint, max_attempts integer, timeout_seconds integer, timezone text, paused boolean, catch_up text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb, queue text, priority smallint, max_attempts integer, timeout_seconds integer, timezone text, paused boolean, catch_up text) IS 'Creates or replaces a schedule and returns it. Named arguments work: weir.set_schedule(''nightly'', ''30 2 * * *'', ''report.build'', timezone => ''Europe/Berlin''). Raises invalid_parameter_value for a bad name, cron shape, time zone, catch_up, queue or max_attempts; the scheduler reports an expression it cannot parse in the schedule''s error column.';
+
 --
 -- Name: snooze_job(uuid, uuid, interval); Type: FUNCTION; Schema: weir; Owner: -
 --
@@ -1115,10 +1298,6 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.wake_queue(queue text) IS 'NOTIFY weir_jobs_available for the queue, reaching its workers whether their wake-up is armed or not (a worker does not arm on a paused queue). Called when a pause is lifted.';
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: followed_jobs; Type: TABLE; Schema: weir; Owner: -
@@ -1849,6 +2028,13 @@ ALTER TABLE ONLY weir.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
 
 --
+-- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
+--
+
+ALTER TABLE ONLY weir.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
+
+--
 -- Name: wakeups wakeups_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
 --
 
@@ -1974,6 +2160,18 @@ CREATE INDEX nodes_heartbeat_at_idx ON weir.nodes USING btree (heartbeat_at);
 --
 
 COMMENT ON INDEX weir.nodes_heartbeat_at_idx IS 'Serves the rescuer (src/db/nodes.rs, delete_dead): nodes whose heartbeat is older than the dead-after interval.';
+
+--
+-- Name: schedules_next_run_at_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX schedules_next_run_at_idx ON weir.schedules USING btree (next_run_at) WHERE (NOT paused);
+
+--
+-- Name: INDEX schedules_next_run_at_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.schedules_next_run_at_idx IS 'The scheduler reads due schedules and the earliest next tick.';
 
 --
 -- Name: jobs_finished_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -

@@ -168,6 +168,10 @@ BEGIN
     IF 'weir_app' = ANY (present) THEN
         EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
+        -- The scheduler advances next_run_at and records errors itself.
+        IF to_regclass('weir.schedules') IS NOT NULL THEN
+            EXECUTE 'GRANT SELECT, UPDATE ON weir.schedules TO weir_app';
+        END IF;
         IF migrations IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
         END IF;
@@ -183,6 +187,5 @@ BEGIN
     RETURN present;
 END $$;
 COMMENT ON FUNCTION weir.grant_roles() IS 'Grants to the roles of weir.create_roles() that exist what each may do, makes the guarded transitions run as their owner, and hands the finished-jobs partitions to weir_app. Idempotent; run by weir migrate. Returns the roles it granted to.';
-
 
 SELECT weir.grant_roles();

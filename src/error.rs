@@ -21,6 +21,9 @@ pub enum Error {
     /// No job has this id.
     #[error("job {0} not found")]
     NotFound(JobId),
+    /// No schedule has this name; the message names it.
+    #[error("{0}")]
+    ScheduleNotFound(String),
     /// The job is not in a state that allows the operation.
     #[error("{0}")]
     Conflict(String),
@@ -177,6 +180,7 @@ impl Error {
                 | Error::InvalidArgument(_)
                 | Error::UnknownNode(_)
                 | Error::NotFound(_)
+                | Error::ScheduleNotFound(_)
                 | Error::Conflict(_)
                 | Error::IdempotencyKeyReused
         )

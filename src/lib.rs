@@ -9,7 +9,8 @@
 //!
 //! - [`job`]: domain types (ids, states, the job object); no SQL.
 //! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
-//! - [`backoff`]: retry delay policy.
+//! - [`backoff`]: retry delay policy; [`cron`]: cron schedules (next tick,
+//!   time zones, catch-up), parsed by croner.
 //! - [`client`]: the one door to every job operation: enqueue (alone, in
 //!   your transaction, in batches, with an idempotency key), read, list,
 //!   wait and follow, cancel, retry, pause, resume, queue stats, workers.
@@ -76,6 +77,7 @@ pub mod cli;
 pub mod client;
 #[cfg(feature = "cli")]
 pub mod config;
+pub mod cron;
 pub mod db;
 pub mod demo;
 pub mod error;

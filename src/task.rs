@@ -66,6 +66,12 @@ pub enum JobError {
     /// Stop and record the job as `cancelled` (the usual answer to
     /// [`JobContext::cancelled`]).
     Cancelled,
+    /// "Not now": the job goes back to `scheduled`, due after this delay,
+    /// and the attempt is not spent (a job with `max_attempts = 1` may
+    /// snooze any number of times). At most 365 days; a longer delay is
+    /// refused and the attempt is recorded as failed. A job whose cancel
+    /// was requested is cancelled instead.
+    Snooze(Duration),
 }
 
 impl JobError {
@@ -92,6 +98,7 @@ impl fmt::Display for JobError {
             JobError::Retry(m) => write!(f, "{m}"),
             JobError::Fatal(m) => write!(f, "fatal: {m}"),
             JobError::Cancelled => f.write_str("cancelled"),
+            JobError::Snooze(d) => write!(f, "snoozed for {d:?}"),
         }
     }
 }

@@ -459,3 +459,37 @@ async fn roles_are_granted_again_and_concurrently_without_error(pool: PgPool) {
     weir::setup::grant_roles(&pool).await.unwrap();
     assert_allowed(&mut o, "SELECT weir.pause_queue('default')").await;
 }
+
+#[sqlx::test]
+async fn an_operator_sets_schedules_and_the_app_role_runs_the_scheduler(pool: PgPool) {
+    roles(&pool).await;
+    // As if the roles were created after this database was migrated: the
+    // next grant_roles (weir migrate runs it) must give the grant back.
+    pool.execute("REVOKE UPDATE ON weir.schedules FROM weir_app")
+        .await
+        .unwrap();
+    weir::setup::grant_roles(&pool).await.unwrap();
+
+    let mut operator = as_role(&pool, "weir_operator").await;
+    assert_allowed(
+        &mut operator,
+        "SELECT weir.set_schedule('s', '* * * * * *', 'test.echo')",
+    )
+    .await;
+    assert_denied(&mut operator, "UPDATE weir.schedules SET paused = true").await;
+    let mut reader = as_role(&pool, "weir_reader").await;
+    assert_allowed(&mut reader, "SELECT * FROM weir.schedules").await;
+    assert_denied(&mut reader, "SELECT weir.delete_schedule('s')").await;
+
+    let app = pool_as(&pool, APP_LOGIN).await;
+    let scheduler = weir::maintenance::scheduler::Scheduler::new(app.clone(), Default::default());
+    let t0 = chrono::Utc::now();
+    let first = scheduler.run_once_at(Some(t0)).await.unwrap();
+    assert_eq!(first.started, 1);
+    let tick = scheduler
+        .run_once_at(Some(t0 + chrono::Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert_eq!(tick.enqueued, 1, "weir_app enqueued the tick");
+    app.close().await;
+}

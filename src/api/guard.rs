@@ -23,6 +23,8 @@ pub const ROUTES: &[&str] = &[
     "/v1/queues",
     "/v1/queues/{name}/pause",
     "/v1/queues/{name}/resume",
+    "/v1/schedules",
+    "/v1/schedules/{name}",
     "/v1/workers",
     "/v1/workers/{node}",
     "/v1/workers/{node}/heartbeat",

@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod node;
 pub mod problem;
 pub mod queues;
+pub mod schedules;
 pub mod spec;
 pub mod string_types;
 pub mod ui;
@@ -156,6 +157,8 @@ pub enum ApiTags {
     Queues,
     /// Live worker nodes.
     Workers,
+    /// Cron schedules: each tick enqueues one job.
+    Schedules,
     /// Health, readiness and metrics.
     Operations,
 }
@@ -179,6 +182,7 @@ pub struct BearerToken(pub Bearer);
 type Apis = (
     jobs::JobsApi,
     queues::QueuesApi,
+    schedules::SchedulesApi,
     worker_api::WorkerApi,
     health::HealthApi,
 );
@@ -190,6 +194,9 @@ fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
                 state: state.clone(),
             },
             queues::QueuesApi {
+                state: state.clone(),
+            },
+            schedules::SchedulesApi {
                 state: state.clone(),
             },
             worker_api::WorkerApi {

@@ -36,6 +36,7 @@ const REQUEST_BODIES: &[&str] = &[
     "FailRequest",
     "SnoozeRequest",
     "ProgressRequest",
+    "ScheduleRequest",
 ];
 
 /// `spec` (poem-openapi's JSON) with what the server enforces added.
@@ -154,7 +155,12 @@ fn patch_schemas(schemas: &mut Map<String, Value>) {
                 for (name, prop) in props.iter_mut() {
                     no_nul(prop);
                     // An optional field may also be null: the same as absent.
-                    if !required.contains(name) && prop.get("$ref").is_none() {
+                    // (Not said of a reference to an enum or an object,
+                    // which generators cannot combine with null.)
+                    if !required.contains(name)
+                        && prop.get("$ref").is_none()
+                        && prop.get("allOf").is_none()
+                    {
                         prop["nullable"] = json!(true);
                     }
                 }
@@ -166,31 +172,43 @@ fn patch_schemas(schemas: &mut Map<String, Value>) {
             s[key] = value;
         }
     };
-    set(
-        schemas,
+    for pointer in [
         "EnqueueRequest/properties/kind",
-        "pattern",
-        json!(NOT_BLANK),
-    );
+        "ScheduleRequest/properties/kind",
+        "ScheduleRequest/properties/cron",
+    ] {
+        set(schemas, pointer, "pattern", json!(NOT_BLANK));
+    }
     for pointer in [
         "EnqueueRequest/properties/args",
+        "ScheduleRequest/properties/args",
+        "Schedule/properties/args",
         "Job/properties/args",
         "ClaimedJob/properties/args",
     ] {
         set(schemas, pointer, "type", json!("object"));
     }
+    // Optional, so null is accepted: a string with the enum's pattern,
+    // since a reference cannot be marked nullable, and generators make a
+    // tangle of a nullable inline enum.
     set(
         schemas,
-        "EnqueueRequest/properties/priority",
-        "minimum",
-        json!(-32768),
+        "ScheduleRequest/properties",
+        "catch_up",
+        json!({
+            "type": "string",
+            "pattern": "^(latest|none)$",
+            "nullable": true,
+            "description": "Ticks missed while no node ran: `latest` (default, enqueue the latest) or `none`."
+        }),
     );
-    set(
-        schemas,
+    for pointer in [
         "EnqueueRequest/properties/priority",
-        "maximum",
-        json!(32767),
-    );
+        "ScheduleRequest/properties/priority",
+    ] {
+        set(schemas, pointer, "minimum", json!(-32768));
+        set(schemas, pointer, "maximum", json!(32767));
+    }
     set(
         schemas,
         "EnqueueRequest",

@@ -9,6 +9,7 @@ mod jobs;
 mod private_db;
 mod queues;
 mod retry;
+mod schedules;
 mod serve;
 mod table;
 mod worker;
@@ -121,6 +122,12 @@ enum Command {
     #[command(after_help = "Example:\n  weir resume mail")]
     #[command(override_usage = "weir resume [OPTIONS] <QUEUE>")]
     Resume(queues::QueueArgs),
+    /// List cron schedules with their next run times.
+    #[command(after_help = "Example:\n  weir schedules --json")]
+    Schedules(schedules::SchedulesArgs),
+    /// Set or remove a cron schedule.
+    #[command(subcommand)]
+    Schedule(schedules::ScheduleCommand),
     /// Run the benchmark in a scratch database (created, migrated, dropped).
     #[command(
         after_help = "Examples:\n  cargo run --release -- bench\n  weir bench --scenario burn-down,latency --jobs 50000 --json"
@@ -189,6 +196,8 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Queues(args) => queues::list(args).await,
         Command::Pause(args) => queues::pause(args).await,
         Command::Resume(args) => queues::resume(args).await,
+        Command::Schedules(args) => schedules::list(args).await,
+        Command::Schedule(command) => schedules::run(command).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -8,12 +8,14 @@
 //! - `ops.rs`: reads, lists, transitions, queues and workers.
 //! - `coalesce.rs`: concurrent single enqueues grouped into one INSERT.
 //! - `worker_api.rs`: the worker API for workers in any language.
+//! - `schedules.rs`: cron schedules.
 //! - `idempotency.rs`: idempotency keys, their scope and fingerprint.
 
 mod coalesce;
 mod enqueue;
 mod idempotency;
 mod ops;
+mod schedules;
 mod worker_api;
 
 pub use crate::db::jobs::{CancelOutcome, ListFilter};
@@ -22,6 +24,7 @@ pub use crate::db::queues::QueueStats;
 pub use enqueue::{Submitted, enqueue_in, enqueue_many_in};
 pub use idempotency::{ANONYMOUS, IdempotencyKey, fingerprint};
 pub use ops::{JobPage, MAX_PAGE};
+pub use schedules::{NewSchedule, Schedule, set_schedule_in};
 pub use worker_api::ExternalClaim;
 
 use std::sync::Arc;

@@ -10,6 +10,7 @@ pub mod leaders;
 pub mod nodes;
 pub mod queues;
 pub mod roles;
+pub mod schedules;
 pub mod wakeups;
 pub mod worker_api;
 

@@ -1,8 +1,9 @@
 //! Services that run on one elected node at a time: the [`stager`] (due
 //! scheduled and retryable jobs become available), the [`rescuer`] (jobs
 //! of dead workers and overrun jobs are taken back), the [`pruner`]
-//! (finished jobs past the retention are dropped, a day at a time) and the
-//! upkeep of the finished-jobs partitions.
+//! (finished jobs past the retention are dropped, a day at a time), the
+//! [`scheduler`] (cron schedules enqueue their ticks) and the upkeep of
+//! the finished-jobs partitions.
 //!
 //! # Leadership
 //!
@@ -31,6 +32,7 @@
 
 pub mod pruner;
 pub mod rescuer;
+pub mod scheduler;
 pub mod stager;
 
 use std::sync::Arc;
@@ -65,6 +67,8 @@ pub struct MaintenanceConfig {
     pub rescuer: rescuer::Config,
     /// Pruner settings.
     pub pruner: pruner::Config,
+    /// Scheduler (cron schedules) settings.
+    pub scheduler: scheduler::Config,
     /// How often partitions are checked. Default 1 h.
     pub partition_interval: Duration,
 }
@@ -76,6 +80,7 @@ impl Default for MaintenanceConfig {
             stager: stager::Config::default(),
             rescuer: rescuer::Config::default(),
             pruner: pruner::Config::default(),
+            scheduler: scheduler::Config::default(),
             partition_interval: DEFAULT_PARTITION_INTERVAL,
         }
     }
@@ -172,6 +177,8 @@ pub async fn run(
     let mut stager = stager::Stager::new(pool.clone(), node, config.stager.clone(), stager_wake);
     let rescuer = rescuer::Rescuer::new(pool.clone(), config.rescuer.clone()).with_lease(node);
     let pruner = pruner::Pruner::new(pool.clone(), config.pruner.clone()).with_lease(node);
+    let scheduler =
+        scheduler::Scheduler::new(pool.clone(), config.scheduler.clone()).with_lease(node);
     let mut lease = Lease::default();
     let mut reach = Reachability::new(ttl);
     let mut renewed: Option<Instant> = None;
@@ -223,6 +230,19 @@ pub async fn run(
         if lease.held() {
             let until_due = stager.tick().await;
             sleep_for = sleep_for.min(until_due);
+        }
+        if lease.held() {
+            match scheduler.run_once().await {
+                Ok(c) => {
+                    if c.enqueued > 0 || c.errors > 0 {
+                        tracing::debug!(?c, "scheduler run");
+                    }
+                    if let Some(until) = c.until_next {
+                        sleep_for = sleep_for.min(until);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "scheduler failed"),
+            }
         }
         if lease.held() && rescues.due() {
             let reachable_for = reach.reachable_for(Instant::now());

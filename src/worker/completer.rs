@@ -52,6 +52,9 @@ pub enum Outcome {
     Cancelled(JobId, ClaimToken),
     /// Stopped at shutdown: back to `available`, attempt not spent.
     HandedBack(JobId, ClaimToken),
+    /// The handler answered "not now": `scheduled` after the delay,
+    /// attempt not spent.
+    Snoozed(JobId, ClaimToken, Duration),
 }
 
 impl Outcome {
@@ -61,6 +64,7 @@ impl Outcome {
             Outcome::Succeeded(s) => (s.id, s.token),
             Outcome::Failed(f) => (f.id, f.token),
             Outcome::Cancelled(id, token) | Outcome::HandedBack(id, token) => (*id, *token),
+            Outcome::Snoozed(id, token, _) => (*id, *token),
         }
     }
 }
@@ -182,7 +186,7 @@ async fn record_as_failure(pool: &PgPool, p: Pending, e: Error, give_up: &Cancel
     let what = match &p.outcome {
         Outcome::Succeeded(_) => "result",
         Outcome::Failed(_) => "error",
-        Outcome::Cancelled(..) | Outcome::HandedBack(..) => "outcome",
+        Outcome::Cancelled(..) | Outcome::HandedBack(..) | Outcome::Snoozed(..) => "outcome",
     };
     let reason = match &e {
         // Data the database refuses is reported as an invalid job by the
@@ -270,6 +274,7 @@ async fn record(pool: &PgPool, batch: &[Pending]) -> Result<HashSet<(JobId, Clai
             Outcome::Failed(f) => outcomes.failures.push(f.clone()),
             Outcome::Cancelled(id, token) => outcomes.cancels.push((*id, *token)),
             Outcome::HandedBack(id, token) => outcomes.hand_backs.push((*id, *token)),
+            Outcome::Snoozed(id, token, d) => outcomes.snoozes.push((*id, *token, *d)),
         }
     }
     let result = write(pool, &outcomes).await;
@@ -291,6 +296,7 @@ struct Outcomes {
     failures: Vec<Failure>,
     cancels: Vec<(JobId, ClaimToken)>,
     hand_backs: Vec<(JobId, ClaimToken)>,
+    snoozes: Vec<(JobId, ClaimToken, Duration)>,
 }
 
 async fn write(pool: &PgPool, o: &Outcomes) -> Result<HashSet<(JobId, ClaimToken)>> {
@@ -316,6 +322,11 @@ async fn write(pool: &PgPool, o: &Outcomes) -> Result<HashSet<(JobId, ClaimToken
         queues.sort();
         queues.dedup();
         db::wakeups::notify_queues(&mut *tx, &queues).await?;
+    }
+    if !o.snoozes.is_empty() {
+        matched.extend(db::jobs::snooze_if_running(&mut *tx, &o.snoozes).await?);
+        // The stager may be asleep until a later due time.
+        db::wakeups::notify_queues(&mut *tx, &[STAGER.to_string()]).await?;
     }
     tx.commit().await?;
     Ok(matched)

@@ -113,6 +113,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
         Ok(Err(JobError::Retry(message))) => fail(message, false),
         Ok(Err(JobError::Fatal(message))) => fail(message, true),
         Ok(Err(JobError::Cancelled)) => Outcome::Cancelled(job.id, job.claim_token),
+        Ok(Err(JobError::Snooze(delay))) => Outcome::Snoozed(job.id, job.claim_token, delay),
         Err(e) => fail(format!("handler panicked: {}", panic_message(e)), false),
     };
     let outcome = tokio::select! {
@@ -153,6 +154,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
         Outcome::Failed(f) => tracing::info!(error = %f.message, fatal = f.fatal, "attempt failed"),
         Outcome::Cancelled(..) => tracing::info!("cancelled"),
         Outcome::HandedBack(..) => {}
+        Outcome::Snoozed(_, _, d) => tracing::debug!(delay = ?d, "snoozed"),
     }
     Some(outcome)
 }
@@ -181,6 +183,7 @@ fn record_metrics(
         Outcome::Failed(_) => "retried",
         Outcome::Cancelled(..) => "cancelled",
         Outcome::HandedBack(..) => "handed_back",
+        Outcome::Snoozed(..) => "snoozed",
     };
     crate::metrics::finished(queue, kind, name, elapsed);
 }

@@ -198,6 +198,7 @@ pub struct Worker {
     config: WorkerConfig,
     registry: Registry,
     node: NodeId,
+    schedules: Vec<crate::client::NewSchedule>,
 }
 
 impl Worker {
@@ -207,6 +208,7 @@ impl Worker {
             config,
             registry: Registry::new(),
             node: NodeId(Uuid::new_v4()),
+            schedules: Vec::new(),
         }
     }
 
@@ -219,6 +221,13 @@ impl Worker {
     /// Serves every task of `registry` too.
     pub fn with_registry(mut self, registry: Registry) -> Self {
         self.registry = registry;
+        self
+    }
+
+    /// Declares a cron schedule, set (created or replaced) when the worker
+    /// starts; its next tick is kept when nothing about its timing changed.
+    pub fn schedule(&mut self, schedule: crate::client::NewSchedule) -> &mut Self {
+        self.schedules.push(schedule);
         self
     }
 
@@ -238,9 +247,16 @@ impl Worker {
             config,
             registry,
             node,
+            schedules,
         } = self;
         if registry.is_empty() {
             return Err(Error::Config("the worker has no tasks registered".into()));
+        }
+        for s in &schedules {
+            db::retry_while_unreachable("setting a schedule", &shutdown, None, || {
+                crate::client::set_schedule_in(&pool, s)
+            })
+            .await?;
         }
         let kinds = registry.kinds();
         let timeouts = registry.timeouts(config.job_timeout);

@@ -457,15 +457,38 @@ function overviewView(ctx) {
       )))));
   }
 
+  // Cron schedules and their next run (times in the browser's zone).
+  async function loadSchedules() {
+    const { schedules } = await api('GET', '/v1/schedules', undefined, { signal: ctx.signal });
+    if (!schedules.length) {
+      schedulesEl.replaceChildren(h('p', { class: 'muted', text: 'No schedules (weir schedule set NAME CRON KIND).' }));
+      return;
+    }
+    schedulesEl.replaceChildren(h('table', {},
+      h('thead', {}, h('tr', {},
+        h('th', { text: 'Schedule' }), h('th', { text: 'Cron' }), h('th', { text: 'Kind' }),
+        h('th', { text: 'Next run' }), h('th', { class: 'hide-sm', text: 'Last enqueued' }))),
+      h('tbody', {}, schedules.map((sc) => h('tr', {},
+        h('td', { text: sc.name }),
+        h('td', { class: 'mono', text: `${sc.cron} (${sc.timezone})` }),
+        h('td', { text: `${sc.kind} → ${sc.queue}` }),
+        h('td', { text: sc.error ? `error: ${sc.error}` : sc.paused ? 'paused' : fmtTime(sc.next_run_at) }),
+        h('td', { class: 'hide-sm', text: ago(sc.last_enqueued_at) }),
+      )))));
+  }
+  const schedulesEl = h('div', { class: 'table-wrap', id: 'schedules' }, h('p', { class: 'muted', text: 'Loading schedules…' }));
+
   queueListeners.add(renderQueues);
   ctx.signal.addEventListener('abort', () => queueListeners.delete(renderQueues));
   if (latestQueues) renderQueues(latestQueues);
   every(QUEUE_POLL_MS, ctx.signal, loadWorkers);
+  every(QUEUE_POLL_MS, ctx.signal, loadSchedules);
 
   return h('div', {},
     h('h1', { text: 'Overview' }),
     h('h2', { text: 'Queues' }), queuesEl,
-    h('h2', { text: 'Worker nodes' }), h('section', { class: 'panel' }, workersEl));
+    h('h2', { text: 'Worker nodes' }), h('section', { class: 'panel' }, workersEl),
+    h('h2', { text: 'Schedules' }), h('section', { class: 'panel' }, schedulesEl));
 }
 
 /** Jobs: filtered, keyset-paginated, refreshed live; search by id. */

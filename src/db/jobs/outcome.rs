@@ -231,6 +231,34 @@ pub async fn hand_back_if_running(
     Ok((queues, matched))
 }
 
+/// Snoozes running jobs (matching claim token): each goes to `scheduled`
+/// after its delay without spending the attempt, or to `cancelled` when a
+/// cancel was requested. One row at a time through `weir.snooze_job`, the
+/// one implementation the worker API also calls (snoozes are rare, so the
+/// per-row call costs little). Returns the attempts that matched.
+pub async fn snooze_if_running(
+    db: impl PgExecutor<'_>,
+    jobs: &[(JobId, ClaimToken, std::time::Duration)],
+) -> Result<Vec<(JobId, ClaimToken)>> {
+    let ids: Vec<Uuid> = jobs.iter().map(|(id, _, _)| id.0).collect();
+    let tokens: Vec<Uuid> = jobs.iter().map(|(_, t, _)| t.0).collect();
+    let delays: Vec<f64> = jobs.iter().map(|(_, _, d)| d.as_secs_f64()).collect();
+    let rows = sqlx::query_scalar!(
+        r#"SELECT (u.id, u.token) AS "row!: (Uuid, Uuid)"
+           FROM unnest($1::uuid[], $2::uuid[], $3::float8[]) AS u(id, token, secs)
+           WHERE weir.snooze_job(u.id, u.token, make_interval(secs => u.secs))"#,
+        &ids,
+        &tokens,
+        &delays,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, token)| (JobId(id), ClaimToken(token)))
+        .collect())
+}
+
 /// Stores the latest progress of running jobs (matching claim token),
 /// stamping `updated_at` on the database clock. NUL characters in the
 /// message, which jsonb cannot hold, are stored escaped (`\u0000`).

@@ -1,6 +1,7 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .attempt_error import AttemptError
+from .catch_up import CatchUp
 from .claim_request import ClaimRequest
 from .claimed_job import ClaimedJob
 from .claimed_job_args import ClaimedJobArgs
@@ -30,6 +31,11 @@ from .queue_list import QueueList
 from .recorded import Recorded
 from .register_worker import RegisterWorker
 from .registered_worker import RegisteredWorker
+from .schedule import Schedule
+from .schedule_args import ScheduleArgs
+from .schedule_list import ScheduleList
+from .schedule_request import ScheduleRequest
+from .schedule_request_args_type_0 import ScheduleRequestArgsType0
 from .snooze_request import SnoozeRequest
 from .state_counts import StateCounts
 from .unregistered import Unregistered
@@ -38,6 +44,7 @@ from .worker_list import WorkerList
 
 __all__ = (
     "AttemptError",
+    "CatchUp",
     "ClaimRequest",
     "ClaimedJob",
     "ClaimedJobArgs",
@@ -67,6 +74,11 @@ __all__ = (
     "Recorded",
     "RegisterWorker",
     "RegisteredWorker",
+    "Schedule",
+    "ScheduleArgs",
+    "ScheduleList",
+    "ScheduleRequest",
+    "ScheduleRequestArgsType0",
     "SnoozeRequest",
     "StateCounts",
     "Unregistered",
