@@ -435,3 +435,33 @@ async fn a_daily_berlin_tick_runs_once_on_both_2026_transition_days(pool: PgPool
         vec![utc(3, 29, 1, 0), utc(10, 25, 0, 30)]
     );
 }
+
+#[sqlx::test]
+async fn a_tick_the_database_refuses_does_not_stop_the_other_schedules(pool: PgPool) {
+    // A trigger that refuses jobs of one kind stands for any refusal.
+    sqlx::raw_sql(
+        "CREATE FUNCTION public.refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$;
+         CREATE TRIGGER refuse_boom BEFORE INSERT ON weir.jobs_live FOR EACH ROW
+         WHEN (NEW.kind = 'test.boom') EXECUTE FUNCTION public.refuse_boom();
+         SELECT weir.set_schedule('a-boom', '* * * * * *', 'test.boom');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    set_every_second(&pool, "b-good", "latest").await;
+    let scheduler = Scheduler::new(pool.clone(), SchedulerConfig::default());
+    scheduler.run_once_at(Some(at(0))).await.unwrap();
+    let c = scheduler.run_once_at(Some(at(1001))).await.unwrap();
+    assert_eq!((c.errors, c.enqueued), (1, 1), "{c:?}");
+    assert_eq!(ticks_of(&pool, "b-good").await, vec![at(1000)]);
+    let boom = weir::db::schedules::get(&pool, "a-boom")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        boom.next_run_at,
+        Some(at(1000)),
+        "its tick was rolled back, not skipped"
+    );
+}
