@@ -1033,6 +1033,12 @@ CREATE TABLE weir.schedules (
 COMMENT ON TABLE weir.schedules IS 'Cron schedules: each tick enqueues one job (unique_key schedule:<name>:<tick>). Write with weir.set_schedule / weir.delete_schedule.';
 
 --
+-- Name: COLUMN schedules.name; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.name IS 'The key: 1 to 128 letters, digits, _ . : - (part of every tick''s unique_key).';
+
+--
 -- Name: COLUMN schedules.cron; Type: COMMENT; Schema: weir; Owner: -
 --
 
@@ -1045,10 +1051,40 @@ COMMENT ON COLUMN weir.schedules.cron IS '5 fields (minute hour day-of-month mon
 COMMENT ON COLUMN weir.schedules.timezone IS 'IANA time zone the cron expression is read in; daylight saving time follows the cron library (a time skipped by spring forward runs right after the gap, a time repeated by fall back runs once).';
 
 --
+-- Name: COLUMN schedules.kind; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.kind IS 'Kind of the job each tick enqueues.';
+
+--
+-- Name: COLUMN schedules.args; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.args IS 'Args of the job each tick enqueues: a JSON object.';
+
+--
+-- Name: COLUMN schedules.queue; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.queue IS 'Queue of the job each tick enqueues.';
+
+--
+-- Name: COLUMN schedules.priority; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.priority IS 'Priority of the job each tick enqueues.';
+
+--
 -- Name: COLUMN schedules.max_attempts; Type: COMMENT; Schema: weir; Owner: -
 --
 
 COMMENT ON COLUMN weir.schedules.max_attempts IS 'max_attempts of each job; NULL: the default.';
+
+--
+-- Name: COLUMN schedules.timeout_seconds; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.timeout_seconds IS 'timeout_seconds of each job; NULL: the task''s or the worker''s default.';
 
 --
 -- Name: COLUMN schedules.paused; Type: COMMENT; Schema: weir; Owner: -
@@ -1085,6 +1121,18 @@ COMMENT ON COLUMN weir.schedules.last_job_id IS 'The job the last enqueued tick 
 --
 
 COMMENT ON COLUMN weir.schedules.error IS 'Why the scheduler cannot compute the next tick (a cron expression or time zone the cron library refuses); cleared by weir.set_schedule.';
+
+--
+-- Name: COLUMN schedules.created_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.created_at IS 'When the schedule was first set.';
+
+--
+-- Name: COLUMN schedules.updated_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.updated_at IS 'When the schedule was last set.';
 
 --
 -- Name: set_schedule(text, text, text, jsonb, text, smallint, integer, integer, text, boolean, text); Type: FUNCTION; Schema: weir; Owner: -

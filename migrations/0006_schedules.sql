@@ -45,6 +45,14 @@ CREATE TABLE weir.schedules (
     CONSTRAINT schedules_catch_up_valid CHECK (catch_up IN ('latest', 'none'))
 );
 COMMENT ON TABLE weir.schedules IS 'Cron schedules: each tick enqueues one job (unique_key schedule:<name>:<tick>). Write with weir.set_schedule / weir.delete_schedule.';
+COMMENT ON COLUMN weir.schedules.name IS 'The key: 1 to 128 letters, digits, _ . : - (part of every tick''s unique_key).';
+COMMENT ON COLUMN weir.schedules.kind IS 'Kind of the job each tick enqueues.';
+COMMENT ON COLUMN weir.schedules.args IS 'Args of the job each tick enqueues: a JSON object.';
+COMMENT ON COLUMN weir.schedules.queue IS 'Queue of the job each tick enqueues.';
+COMMENT ON COLUMN weir.schedules.priority IS 'Priority of the job each tick enqueues.';
+COMMENT ON COLUMN weir.schedules.timeout_seconds IS 'timeout_seconds of each job; NULL: the task''s or the worker''s default.';
+COMMENT ON COLUMN weir.schedules.created_at IS 'When the schedule was first set.';
+COMMENT ON COLUMN weir.schedules.updated_at IS 'When the schedule was last set.';
 COMMENT ON COLUMN weir.schedules.cron IS '5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first).';
 COMMENT ON COLUMN weir.schedules.timezone IS 'IANA time zone the cron expression is read in; daylight saving time follows the cron library (a time skipped by spring forward runs right after the gap, a time repeated by fall back runs once).';
 COMMENT ON COLUMN weir.schedules.max_attempts IS 'max_attempts of each job; NULL: the default.';

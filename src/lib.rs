@@ -21,7 +21,7 @@
 //!   states, executions, batched completer, heartbeats, the supervisor of
 //!   running attempts.
 //! - [`maintenance`]: services run by one elected node (stager, rescuer,
-//!   pruner), behind a TTL lease.
+//!   pruner, scheduler), behind a TTL lease.
 //! - [`setup`]: connect, create the database, apply the migrations.
 //! - [`db`]: every SQL statement, one module per table (`db::jobs` one file
 //!   per concern).
@@ -65,6 +65,12 @@
 //!   passed; **staging**: making due scheduled and retryable jobs available.
 //! - **leader**: the one node, elected through a lease row, that runs the
 //!   maintenance services.
+//! - **schedule** (`weir.schedules`): a cron expression in a time zone
+//!   that enqueues a job at each **tick**; the **scheduler** (a
+//!   maintenance service) enqueues each tick once (`unique_key`
+//!   `schedule:<name>:<tick>`).
+//! - **snooze**: a handler's "not now": back to `scheduled` for a delay,
+//!   the attempt not spent.
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "server")]

@@ -375,3 +375,93 @@ async fn setting_the_same_schedule_again_keeps_its_next_tick(pool: PgPool) {
     let s = weir::db::schedules::get(&pool, "s").await.unwrap().unwrap();
     assert_eq!(s.next_run_at, None, "a new expression restarts the timing");
 }
+
+#[sqlx::test]
+async fn a_daily_berlin_tick_runs_once_on_both_2026_transition_days(pool: PgPool) {
+    sqlx::query(
+        "SELECT name FROM weir.set_schedule('nightly', '30 2 * * *', 'test.tick', \
+         timezone => 'Europe/Berlin')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let scheduler = Scheduler::new(pool.clone(), SchedulerConfig::default());
+    let utc = |mo, d, h, mi| Utc.with_ymd_and_hms(2026, mo, d, h, mi, 0).unwrap();
+    let half = chrono::Duration::milliseconds(500);
+    let next = || async {
+        weir::db::schedules::get(&pool, "nightly")
+            .await
+            .unwrap()
+            .unwrap()
+            .next_run_at
+    };
+    // Spring forward (2026-03-29): 02:30 does not exist; the tick is at
+    // 03:00 CEST (01:00 UTC), then 02:30 CEST (00:30 UTC) again.
+    scheduler
+        .run_once_at(Some(utc(3, 28, 12, 0)))
+        .await
+        .unwrap();
+    assert_eq!(next().await, Some(utc(3, 29, 1, 0)));
+    let c = scheduler
+        .run_once_at(Some(utc(3, 29, 1, 0) + half))
+        .await
+        .unwrap();
+    assert_eq!(c.enqueued, 1);
+    assert_eq!(next().await, Some(utc(3, 30, 0, 30)));
+    // Fall back (2026-10-25): 02:30 happens twice; the tick is at the
+    // first (00:30 UTC), and the next one is the following day's.
+    sqlx::query("UPDATE weir.schedules SET next_run_at = $1")
+        .bind(utc(10, 25, 0, 30))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let c = scheduler
+        .run_once_at(Some(utc(10, 25, 0, 30) + half))
+        .await
+        .unwrap();
+    assert_eq!(c.enqueued, 1);
+    assert_eq!(
+        next().await,
+        Some(utc(10, 26, 1, 30)),
+        "not the second 02:30"
+    );
+    let c = scheduler
+        .run_once_at(Some(utc(10, 25, 1, 30) + half))
+        .await
+        .unwrap();
+    assert_eq!(c.enqueued, 0, "nothing at the repeated 02:30");
+    assert_eq!(
+        ticks_of(&pool, "nightly").await,
+        vec![utc(3, 29, 1, 0), utc(10, 25, 0, 30)]
+    );
+}
+
+#[sqlx::test]
+async fn a_tick_the_database_refuses_does_not_stop_the_other_schedules(pool: PgPool) {
+    // A trigger that refuses jobs of one kind stands for any refusal.
+    sqlx::raw_sql(
+        "CREATE FUNCTION public.refuse_boom() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = 'check_violation'; END $$;
+         CREATE TRIGGER refuse_boom BEFORE INSERT ON weir.jobs_live FOR EACH ROW
+         WHEN (NEW.kind = 'test.boom') EXECUTE FUNCTION public.refuse_boom();
+         SELECT weir.set_schedule('a-boom', '* * * * * *', 'test.boom');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    set_every_second(&pool, "b-good", "latest").await;
+    let scheduler = Scheduler::new(pool.clone(), SchedulerConfig::default());
+    scheduler.run_once_at(Some(at(0))).await.unwrap();
+    let c = scheduler.run_once_at(Some(at(1001))).await.unwrap();
+    assert_eq!((c.errors, c.enqueued), (1, 1), "{c:?}");
+    assert_eq!(ticks_of(&pool, "b-good").await, vec![at(1000)]);
+    let boom = weir::db::schedules::get(&pool, "a-boom")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        boom.next_run_at,
+        Some(at(1000)),
+        "its tick was rolled back, not skipped"
+    );
+}

@@ -133,7 +133,20 @@ impl Scheduler {
                         plan.next_run_at,
                         lease,
                     )
-                    .await?;
+                    .await;
+                    let fired = match fired {
+                        Ok(f) => f,
+                        // One schedule the database refuses (say, a job
+                        // field set by hand that breaks a constraint) must
+                        // not stop the others; an unreachable database ends
+                        // the pass.
+                        Err(e) if !e.is_connection_failure() => {
+                            tracing::warn!(schedule = %s.name, error = %e, "enqueueing a tick failed");
+                            counts.errors += 1;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                     match fired {
                         Some(ids) => {
                             counts.enqueued += ids.len();
