@@ -225,6 +225,8 @@ impl Options {
             jobs: 2_000,
             scale_jobs: 2_000,
             finished_jobs: 10_000,
+            scale_queues: 100,
+            scale_nodes: 4,
             latency_jobs: 20,
             latency_interval: Duration::from_millis(5),
             poll_interval: Duration::from_millis(200),
