@@ -108,6 +108,7 @@ async fn failure_after_a_cancel_request_is_recorded_cancelled(pool: PgPool) {
             message: "boom".into(),
             fatal: false,
             retry_in: Duration::ZERO,
+            start_delay: std::time::Duration::ZERO,
         }],
     )
     .await

@@ -46,6 +46,7 @@ async fn a_failed_job_requeued_by_hand_runs_again_and_stalls_nothing(pool: PgPoo
             message: "boom".into(),
             fatal: false,
             retry_in: Duration::ZERO,
+            start_delay: std::time::Duration::ZERO,
         }],
     )
     .await

@@ -78,6 +78,7 @@ fn succeeded(id: JobId, token: ClaimToken, result: serde_json::Value) -> Outcome
         token,
         result,
         progress: None,
+        start_delay: std::time::Duration::ZERO,
     })
 }
 
@@ -88,6 +89,7 @@ fn failed(id: JobId, token: ClaimToken, message: &str, fatal: bool) -> Outcome {
         message: message.into(),
         fatal,
         retry_in: Duration::ZERO,
+        start_delay: std::time::Duration::ZERO,
     })
 }
 
@@ -144,6 +146,7 @@ async fn outcomes_postgres_cannot_store_fail_their_own_jobs_and_hold_up_no_other
             message: Some("step\0two".into()),
             ..Default::default()
         }),
+        start_delay: std::time::Duration::ZERO,
     }));
 
     let settled = complete_in_one_batch(&pool, outcomes).await;
@@ -318,6 +321,7 @@ async fn a_write_with_an_old_claim_token_changes_nothing(pool: PgPool) {
             token: stale,
             result: json!("stale"),
             progress: None,
+            start_delay: std::time::Duration::ZERO,
         }],
     )
     .await
@@ -331,6 +335,7 @@ async fn a_write_with_an_old_claim_token_changes_nothing(pool: PgPool) {
             message: "stale".into(),
             fatal: true,
             retry_in: Duration::ZERO,
+            start_delay: std::time::Duration::ZERO,
         }],
     )
     .await
@@ -375,6 +380,7 @@ async fn a_write_with_an_old_claim_token_changes_nothing(pool: PgPool) {
             token: good,
             result: json!("ok"),
             progress: None,
+            start_delay: std::time::Duration::ZERO,
         }],
     )
     .await

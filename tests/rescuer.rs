@@ -214,6 +214,7 @@ async fn stale_worker_cannot_complete_a_rescued_and_reclaimed_job(pool: PgPool) 
         token,
         result,
         progress: None,
+        start_delay: std::time::Duration::ZERO,
     };
     let done = db::jobs::complete_if_running(&pool, &[success(stale, json!("stale"))])
         .await
@@ -230,6 +231,7 @@ async fn stale_worker_cannot_complete_a_rescued_and_reclaimed_job(pool: PgPool) 
             message: "stale".into(),
             fatal: true,
             retry_in: Duration::ZERO,
+            start_delay: std::time::Duration::ZERO,
         }],
     )
     .await

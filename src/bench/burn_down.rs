@@ -1,22 +1,68 @@
 //! Burn-down: N no-op jobs inserted in bulk, then one real worker node
-//! drains them. Jobs/s from the first handler start to the moment the
-//! last completion is committed (durable) and visible; WAL bytes and
-//! commits per job; the process's peak resident memory while it ran.
+//! drains them, once per concurrency asked for (1, 10, 100 and 1,000 by
+//! default). Jobs/s from the first handler start to the moment the last
+//! completion is committed (durable) and visible; WAL bytes and commits
+//! per job; the process's peak resident memory while it ran.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::stats::proc_status_kb;
 use super::{KIND, Options, Probe, QUEUE, Scratch, Section, round, worker_config};
 use crate::db;
 use crate::error::{Error, Result};
+use crate::worker::WorkerConfig;
 use crate::worker::{Registry, Worker};
 
+/// One burn-down per concurrency of `o.concurrency`, in that order; the
+/// section's top-level figures are the last one's.
 pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
+    let mut rows = Vec::new();
+    let mut levels = Vec::new();
+    for (i, &concurrency) in o.concurrency.iter().enumerate() {
+        if i > 0 {
+            // As between scenarios: none is measured while the server
+            // writes out the previous one's pages (false: the role may not).
+            let mut conn = scratch.connect().await?;
+            db::bench::checkpoint(&mut conn).await?;
+        }
+        let level = one(scratch, o, concurrency).await?;
+        let j = &level;
+        rows.push((
+            format!("concurrency {concurrency}"),
+            format!(
+                "{:.0} jobs/s, {:.2} s, {:.0} WAL B/job, {:.4} commits/job, peak RSS {:.1} MB",
+                j["jobs_per_sec"].as_f64().unwrap_or(0.0),
+                j["seconds"].as_f64().unwrap_or(0.0),
+                j["wal_bytes_per_job"].as_f64().unwrap_or(0.0),
+                j["commits_per_job"].as_f64().unwrap_or(0.0),
+                j["peak_rss_mb"].as_f64().unwrap_or(0.0),
+            ),
+        ));
+        levels.push(level);
+    }
+    let mut json = levels.last().cloned().unwrap_or_else(|| json!({}));
+    rows.insert(
+        0,
+        (
+            "jobs (succeeded)".into(),
+            format!("{} ({}) per run", o.jobs, json["succeeded"]),
+        ),
+    );
+    json["levels"] = Value::Array(levels);
+    Ok(Section {
+        key: "burn_down",
+        rows,
+        json,
+    })
+}
+
+/// One burn-down of `o.jobs` at `concurrency`.
+async fn one(scratch: &Scratch, o: &Options, concurrency: usize) -> Result<Value> {
     let mut conn = scratch.connect().await?;
     db::bench::reset_jobs(&mut conn).await?;
     let t = Instant::now();
@@ -26,30 +72,80 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
 
     let wal_before = db::bench::wal_position(&mut conn).await?;
     let commits_before = db::bench::commits(&mut conn).await?;
+    let config = worker_config(concurrency, crate::worker::DEFAULT_POLL_INTERVAL);
+    let n = o.jobs as u64;
+    let d = drain(scratch, &mut conn, vec![config], o.pool_size, n).await?;
 
+    // Other backends report their commit counts within about a second of
+    // going idle (the worker's have exited by now).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let wal_after = db::bench::wal_position(&mut conn).await?;
+    let commits_after = db::bench::commits(&mut conn).await?;
+    let succeeded = db::bench::count_in_state(&mut conn, "succeeded").await?;
+    let hwm_kb = proc_status_kb("VmHWM").unwrap_or(0);
+    Ok(json!({
+        "concurrency": concurrency,
+        "jobs": n,
+        "succeeded": succeeded,
+        "seconds": round(d.secs, 3),
+        "startup_ms": round(d.startup_ms, 1),
+        "jobs_per_sec": round(d.rate, 0),
+        "insert_seconds": round(insert_secs, 3),
+        "wal_bytes_per_job": round((wal_after - wal_before) as f64 / n as f64, 1),
+        "commits_per_job": round((commits_after - commits_before) as f64 / n as f64, 5),
+        "peak_rss_mb": round(d.peak_rss_kb as f64 / 1024.0, 1),
+        "process_hwm_mb": round(hwm_kb as f64 / 1024.0, 1),
+        "peak_connections": d.peak_connections,
+    }))
+}
+
+/// What one drain measured.
+pub(crate) struct Drained {
+    /// From the first handler start to the last completion committed.
+    pub secs: f64,
+    pub rate: f64,
+    pub startup_ms: f64,
+    pub peak_rss_kb: u64,
+    /// Most client connections open on the database at once while the
+    /// workers ran, the benchmark's own left out.
+    pub peak_connections: i64,
+}
+
+/// Runs one worker node per config (each with its own pool of
+/// `pool_size`) on a shared no-op task until `n` handlers ran and no live
+/// job is left. `conn` is the scenario's own connection (left out of the
+/// connection count).
+pub(crate) async fn drain(
+    scratch: &Scratch,
+    conn: &mut sqlx::PgConnection,
+    configs: Vec<WorkerConfig>,
+    pool_size: u32,
+    n: u64,
+) -> Result<Drained> {
     let probe = Probe::default();
-    let mut registry = Registry::new();
-    registry.register(probe.clone());
-    let pool = scratch.pool(o.pool_size).await?;
-    let worker = Worker::new(
-        pool.clone(),
-        worker_config(o.concurrency, crate::worker::DEFAULT_POLL_INTERVAL),
-    )
-    .with_registry(registry);
     let shutdown = CancellationToken::new();
+    let mut pools = Vec::new();
+    let mut handles = Vec::new();
+    let sampler = ConnectionSampler::start(scratch).await?;
     let rss = RssSampler::start();
     let started = Instant::now();
-    let handle = tokio::spawn(worker.run(shutdown.clone()));
+    for config in configs {
+        let mut registry = Registry::new();
+        registry.register(probe.clone());
+        let pool = scratch.pool(pool_size).await?;
+        let worker = Worker::new(pool.clone(), config).with_registry(registry);
+        handles.push(tokio::spawn(worker.run(shutdown.clone())));
+        pools.push(pool);
+    }
 
     // Generous bound: 2 minutes plus 2 ms per job.
-    let limit = Duration::from_secs(120) + Duration::from_millis(2) * o.jobs as u32;
-    let n = o.jobs as u64;
+    let limit = Duration::from_secs(120) + Duration::from_millis(2) * n as u32;
     let deadline = Instant::now() + limit;
     let result = async {
         // Bounded by `deadline`.
         while probe.runs() < n {
-            if handle.is_finished() {
-                return Err(Error::Config("the worker stopped early".into()));
+            if handles.iter().any(|h| h.is_finished()) {
+                return Err(Error::Config("a worker stopped early".into()));
             }
             if Instant::now() > deadline {
                 return Err(Error::Config(
@@ -59,7 +155,7 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         loop {
-            if db::bench::live_jobs_empty(&mut conn).await? {
+            if db::bench::live_jobs_empty(&mut *conn).await? {
                 return Ok::<Instant, Error>(Instant::now());
             }
             if Instant::now() > deadline {
@@ -71,60 +167,59 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
         }
     }
     .await;
+    let peak_connections = sampler.stop().await;
     shutdown.cancel();
-    let _ = handle.await;
-    pool.close().await;
+    for h in handles {
+        let _ = h.await;
+    }
+    for p in pools {
+        p.close().await;
+    }
     let peak_rss_kb = rss.stop();
     let end = result?;
     let first = probe.first_start().unwrap_or(started);
     let secs = (end - first).as_secs_f64();
-    let startup_ms = (first - started).as_secs_f64() * 1e3;
-
-    // Other backends report their commit counts within about a second of
-    // going idle (the worker's have exited by now).
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    let wal_after = db::bench::wal_position(&mut conn).await?;
-    let commits_after = db::bench::commits(&mut conn).await?;
-    let succeeded = db::bench::count_in_state(&mut conn, "succeeded").await?;
-
-    let rate = n as f64 / secs;
-    let wal_per_job = (wal_after - wal_before) as f64 / n as f64;
-    let commits_per_job = (commits_after - commits_before) as f64 / n as f64;
-    let hwm_kb = proc_status_kb("VmHWM").unwrap_or(0);
-    Ok(Section {
-        key: "burn_down",
-        rows: vec![
-            ("jobs (succeeded)".into(), format!("{n} ({succeeded})")),
-            ("bulk insert".into(), format!("{insert_secs:.2} s")),
-            ("jobs/s".into(), format!("{rate:.0}")),
-            (
-                "drain time".into(),
-                format!("{secs:.2} s (startup {startup_ms:.0} ms before)"),
-            ),
-            ("WAL bytes/job".into(), format!("{wal_per_job:.0}")),
-            ("commits/job".into(), format!("{commits_per_job:.4}")),
-            (
-                "worker peak RSS".into(),
-                format!(
-                    "{:.1} MB sampled (process VmHWM {:.1} MB)",
-                    peak_rss_kb as f64 / 1024.0,
-                    hwm_kb as f64 / 1024.0
-                ),
-            ),
-        ],
-        json: json!({
-            "jobs": n,
-            "succeeded": succeeded,
-            "seconds": round(secs, 3),
-            "jobs_per_sec": round(rate, 0),
-            "insert_seconds": round(insert_secs, 3),
-            "wal_bytes_per_job": round(wal_per_job, 1),
-            "commits_per_job": round(commits_per_job, 5),
-            "peak_rss_mb": round(peak_rss_kb as f64 / 1024.0, 1),
-            "process_hwm_mb": round(hwm_kb as f64 / 1024.0, 1),
-            "concurrency": o.concurrency,
-        }),
+    Ok(Drained {
+        secs,
+        rate: n as f64 / secs,
+        startup_ms: (first - started).as_secs_f64() * 1e3,
+        peak_rss_kb,
+        // The scenario's own connection.
+        peak_connections: (peak_connections - 1).max(0),
     })
+}
+
+/// Counts client connections on the scratch database every 20 ms, from a
+/// connection of its own (not counted), and keeps the maximum.
+struct ConnectionSampler {
+    stop: CancellationToken,
+    task: tokio::task::JoinHandle<i64>,
+}
+
+impl ConnectionSampler {
+    async fn start(scratch: &Scratch) -> Result<Self> {
+        let mut conn = scratch.connect().await?;
+        let stop = CancellationToken::new();
+        let s = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut peak = 0;
+            loop {
+                if let Ok(n) = db::bench::connections(&mut conn).await {
+                    peak = peak.max(n);
+                }
+                tokio::select! {
+                    _ = s.cancelled() => return peak,
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+        });
+        Ok(ConnectionSampler { stop, task })
+    }
+
+    async fn stop(self) -> i64 {
+        self.stop.cancel();
+        self.task.await.unwrap_or(0)
+    }
 }
 
 /// Samples this process's VmRSS every 20 ms and keeps the maximum.

@@ -27,7 +27,14 @@ impl Environment {
         let settings = db::bench::non_default_settings(&mut *conn).await?;
         let sizes = vec![
             ("burn-down jobs", o.jobs.to_string()),
-            ("worker concurrency", o.concurrency.to_string()),
+            (
+                "worker concurrency",
+                o.concurrency
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
             ("worker pool (durable)", o.pool_size.to_string()),
             (
                 "worker claim pool (async commit)",
@@ -35,7 +42,18 @@ impl Environment {
             ),
             (
                 "claim batch",
-                format!("free slots, at most {}", o.concurrency),
+                format!(
+                    "free slots plus {} ms of work ahead, at most {} ahead",
+                    crate::worker::Prefetch::default().window.as_millis(),
+                    crate::worker::Prefetch::default().max
+                ),
+            ),
+            (
+                "scale",
+                format!(
+                    "{} jobs per drain; {} finished jobs; {} queues; {} nodes",
+                    o.scale_jobs, o.finished_jobs, o.scale_queues, o.scale_nodes
+                ),
             ),
             (
                 "completer batch",

@@ -8,7 +8,10 @@
 //!   the 100 in one `UPDATE ... FROM unnest`, 4 connections) on weir's own
 //!   table: what this machine can do right now;
 //! - [`burn_down`]: one real [`crate::Worker`] with a no-op task drains a
-//!   backlog of N jobs; jobs/s, WAL bytes and commits per job, peak RSS;
+//!   backlog of N jobs, at concurrency 1, 10, 100 and 1,000; jobs/s (and
+//!   its ratio to the ceiling), WAL bytes and commits per job, peak RSS;
+//! - [`scale`]: how cost grows with the work: finished jobs in the table,
+//!   many queues, many nodes (jobs/s, connections);
 //! - [`latency`]: an idle worker, single committed `weir.enqueue` calls
 //!   ~20 ms apart; enqueue-to-start and enqueue-to-finished, with NOTIFY
 //!   and poll-only;
@@ -31,6 +34,7 @@ pub mod external;
 pub mod http;
 pub mod latency;
 mod probe;
+pub mod scale;
 mod stats;
 
 use std::fmt::Write as _;
@@ -61,13 +65,15 @@ pub enum Scenario {
     Enqueue,
     Http,
     External,
+    Scale,
 }
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Ceiling,
         Scenario::BurnDown,
+        Scenario::Scale,
         Scenario::External,
         Scenario::Latency,
         Scenario::Enqueue,
@@ -82,6 +88,7 @@ impl Scenario {
             Scenario::Enqueue => "enqueue",
             Scenario::Http => "http",
             Scenario::External => "external",
+            Scenario::Scale => "scale",
         }
     }
 }
@@ -95,7 +102,7 @@ impl FromStr for Scenario {
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown scenario {s:?}: use ceiling, burn-down, external, latency, enqueue, http or all"
+                    "unknown scenario {s:?}: use ceiling, burn-down, scale, external, latency, enqueue, http or all"
                 ))
             })
     }
@@ -107,7 +114,7 @@ impl FromStr for Scenario {
 /// use weir::bench::{parse_scenarios, Scenario};
 /// assert_eq!(parse_scenarios("latency, burn-down").unwrap(),
 ///            vec![Scenario::BurnDown, Scenario::Latency]);
-/// assert_eq!(parse_scenarios("all").unwrap().len(), 6);
+/// assert_eq!(parse_scenarios("all").unwrap().len(), 7);
 /// assert!(parse_scenarios("fast").is_err());
 /// ```
 pub fn parse_scenarios(spec: &str) -> Result<Vec<Scenario>> {
@@ -136,10 +143,20 @@ pub struct Options {
     pub scenarios: Vec<Scenario>,
     /// Backlog of the burn-down and the ceiling. Default 200,000.
     pub jobs: i64,
-    /// Concurrency of the burn-down worker's queue. Default 1,000.
-    pub concurrency: usize,
+    /// Concurrencies of the burn-down worker's queue, one burn-down each.
+    /// Default 1, 10, 100 and 1,000.
+    pub concurrency: Vec<usize>,
     /// Connections of the worker's main (durable) pool. Default 4.
     pub pool_size: u32,
+    /// Jobs of each drain of the scale scenario. Default 50,000.
+    pub scale_jobs: i64,
+    /// Succeeded jobs in the table for the scale scenario's history case.
+    /// Default 1,000,000.
+    pub finished_jobs: i64,
+    /// Queues of the scale scenario's many-queues case. Default 1,000.
+    pub scale_queues: usize,
+    /// Worker nodes of the scale scenario's many-nodes case. Default 20.
+    pub scale_nodes: usize,
     /// Connections of the ceiling loop. Default 4.
     pub ceiling_connections: usize,
     /// Jobs claimed per statement by the ceiling loop. Default 100.
@@ -180,8 +197,12 @@ impl Options {
             database_url: database_url.into(),
             scenarios: Scenario::ALL.to_vec(),
             jobs: 200_000,
-            concurrency: 1_000,
+            concurrency: vec![1, 10, 100, 1_000],
             pool_size: 4,
+            scale_jobs: 50_000,
+            finished_jobs: 1_000_000,
+            scale_queues: 1_000,
+            scale_nodes: 20,
             ceiling_connections: 4,
             ceiling_batch: 100,
             latency_jobs: 1_000,
@@ -202,6 +223,10 @@ impl Options {
     pub fn quick(database_url: impl Into<String>) -> Self {
         Options {
             jobs: 2_000,
+            scale_jobs: 2_000,
+            finished_jobs: 10_000,
+            scale_queues: 100,
+            scale_nodes: 4,
             latency_jobs: 20,
             latency_interval: Duration::from_millis(5),
             poll_interval: Duration::from_millis(200),
@@ -415,10 +440,12 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
             Scenario::Enqueue => enqueue::run(scratch, o).await?,
             Scenario::Http => http::run(scratch, o).await?,
             Scenario::External => external::run(scratch, o).await?,
+            Scenario::Scale => scale::run(scratch, o).await?,
         };
         sections.push(section);
     }
     relate_external_to_burn_down(&mut sections);
+    relate_burn_down_to_ceiling(&mut sections);
     Ok(Report {
         environment,
         sections,
@@ -448,6 +475,33 @@ fn relate_external_to_burn_down(sections: &mut [Section]) {
             .push(("of the built-in burn-down".into(), format!("{ratio:.2}x")));
         s.json["ratio_to_burn_down"] = serde_json::json!(ratio);
     }
+}
+
+/// Adds each burn-down's rate as a fraction of the same run's ceiling,
+/// when both ran.
+fn relate_burn_down_to_ceiling(sections: &mut [Section]) {
+    let Some(ceiling) = sections
+        .iter()
+        .find(|s| s.key == "ceiling")
+        .and_then(|s| s.json["jobs_per_sec"].as_f64())
+        .filter(|c| *c > 0.0)
+    else {
+        return;
+    };
+    let Some(s) = sections.iter_mut().find(|s| s.key == "burn_down") else {
+        return;
+    };
+    let mut ratios = Vec::new();
+    if let Some(levels) = s.json["levels"].as_array_mut() {
+        for level in levels {
+            let ratio = round(level["jobs_per_sec"].as_f64().unwrap_or(0.0) / ceiling, 2);
+            level["ratio_to_ceiling"] = serde_json::json!(ratio);
+            ratios.push(format!("{ratio:.2}x at {}", level["concurrency"]));
+        }
+    }
+    let top = round(s.json["jobs_per_sec"].as_f64().unwrap_or(0.0) / ceiling, 2);
+    s.json["ratio_to_ceiling"] = serde_json::json!(top);
+    s.rows.push(("of the ceiling".into(), ratios.join(", ")));
 }
 
 /// Rounds for display and JSON: 3 significant decimals at most.

@@ -19,17 +19,21 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432"
     )]
     pub database_url: String,
-    /// Scenarios to run, comma-separated: ceiling, burn-down, external, latency,
-    /// enqueue, http, or all.
+    /// Scenarios to run, comma-separated: ceiling, burn-down, scale, external,
+    /// latency, enqueue, http, or all.
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// Backlog of the burn-down (and the ceiling).
     #[arg(long, default_value_t = 200_000)]
     pub jobs: i64,
-    /// Concurrency of the burn-down worker (its claims take at most the
-    /// free slots; a slot frees when its outcome is committed).
-    #[arg(long, default_value_t = 1_000)]
-    pub concurrency: usize,
+    /// Concurrencies of the burn-down worker, comma-separated: one
+    /// burn-down each.
+    #[arg(long, default_value = "1,10,100,1000")]
+    pub concurrency: String,
+    /// Succeeded jobs in the table for the scale scenario's history case
+    /// (10,000,000 takes minutes to load).
+    #[arg(long)]
+    pub finished_jobs: Option<i64>,
     /// Single enqueues of the latency scenario.
     #[arg(long, default_value_t = 1_000)]
     pub latency_jobs: usize,
@@ -58,7 +62,10 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
     if !args.quick || args.latency_jobs != 1_000 {
         o.latency_jobs = args.latency_jobs.max(1);
     }
-    o.concurrency = args.concurrency.clamp(1, 10_000);
+    o.concurrency = parse_concurrency(&args.concurrency)?;
+    if let Some(n) = args.finished_jobs {
+        o.finished_jobs = n.max(0);
+    }
     o.http_url = args.http_url;
     if o.latency_interval.is_zero() {
         o.latency_interval = Duration::from_millis(20);
@@ -71,4 +78,27 @@ pub async fn run(args: BenchArgs) -> Result<ExitCode> {
         print!("{}", report.table());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1,10,100` into concurrencies, each between 1 and 10,000.
+fn parse_concurrency(spec: &str) -> Result<Vec<usize>> {
+    let levels: Vec<usize> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<usize>()
+                .ok()
+                .filter(|c| (1..=10_000).contains(c))
+                .ok_or_else(|| {
+                    crate::Error::Config(format!(
+                        "concurrency {p:?}: use integers between 1 and 10000, comma-separated"
+                    ))
+                })
+        })
+        .collect::<Result<_>>()?;
+    if levels.is_empty() {
+        return Err(crate::Error::Config("no concurrency given".into()));
+    }
+    Ok(levels)
 }

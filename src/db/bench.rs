@@ -345,3 +345,64 @@ pub async fn truncate_jobs(db: &mut PgConnection) -> Result<()> {
     sqlx::query("TRUNCATE weir.jobs").execute(db).await?;
     Ok(())
 }
+
+/// Inserts `per_queue` jobs of `kind` on each of the queues
+/// `{prefix}0` .. `{prefix}{queues - 1}`, in one statement, interleaved
+/// (the scale scenario's many small queues).
+pub async fn insert_spread(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    prefix: &str,
+    queues: i64,
+    per_queue: i64,
+) -> Result<u64> {
+    let done = sqlx::query!(
+        r#"INSERT INTO weir.jobs (kind, queue)
+           SELECT $1, $2 || q FROM generate_series(1, $4::bigint), generate_series(0, $3::bigint - 1) q"#,
+        kind,
+        prefix,
+        queues,
+        per_queue
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Inserts `n` jobs that already succeeded today (the history a busy
+/// installation keeps), straight into the finished partition.
+pub async fn insert_finished(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    queue: &str,
+    n: i64,
+) -> Result<u64> {
+    let done = sqlx::query!(
+        r#"INSERT INTO weir.jobs (kind, queue, state, attempt, started_at, finished_at, result)
+           SELECT $1, $2, 'succeeded', 1, now(), now(), 'null'::jsonb
+           FROM generate_series(1, $3::bigint)"#,
+        kind,
+        queue,
+        n
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Client connections open on this database now, this one left out.
+pub async fn connections(db: impl PgExecutor<'_>) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid()
+             AND backend_type = 'client backend'"#
+    )
+    .fetch_one(db)
+    .await?)
+}
+
+/// `VACUUM ANALYZE` of every partition of `weir.jobs`.
+pub async fn vacuum_analyze_jobs(db: &mut PgConnection) -> Result<()> {
+    sqlx::query("VACUUM ANALYZE weir.jobs").execute(db).await?;
+    Ok(())
+}

@@ -92,9 +92,10 @@ pub struct Pending {
     /// Backoff before the next attempt, should this outcome have to be
     /// recorded as a failed attempt.
     pub retry_in: Duration,
-    /// Told (or dropped) when the outcome is settled. The execution keeps
-    /// its slot until then, so that a queue never has more jobs `running`
-    /// in the database than it has slots.
+    /// Told (or dropped) when the outcome is settled. The execution frees
+    /// its slot when the handler returns but keeps its place in the
+    /// queue's bounded buffers until then, so that a queue never has more
+    /// jobs `running` in the database than those allow.
     pub recorded: Option<oneshot::Sender<Settled>>,
 }
 
@@ -201,6 +202,13 @@ async fn record_as_failure(pool: &PgPool, p: Pending, e: Error, give_up: &Cancel
         message: format!("{what} could not be stored: {reason}"),
         fatal: was_fatal || can_never_be_stored(&e),
         retry_in: p.retry_in,
+        start_delay: match &p.outcome {
+            Outcome::Succeeded(s) => s.start_delay,
+            Outcome::Failed(f) => f.start_delay,
+            Outcome::Cancelled(..) | Outcome::HandedBack(..) | Outcome::Snoozed(..) => {
+                Duration::ZERO
+            }
+        },
     };
     tracing::warn!(job = %id, error = %failure.message, fatal = failure.fatal,
         "the database refused an outcome; recording the attempt as failed");

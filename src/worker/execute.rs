@@ -4,11 +4,12 @@
 //! away), and sends the outcome to the completer.
 //!
 //! Each execution is listed in the node's [`super::supervisor::Executions`]
-//! while it runs, with its claim token and stop signal.
+//! from its claim to its end, with its claim token and stop signal: a job
+//! claimed ahead that still waits for a slot sees cancels and rescues too.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::task::JoinError;
@@ -16,8 +17,10 @@ use tracing::Instrument;
 
 use super::NodeEnv;
 use super::completer::{Outcome, Pending};
+use super::queue::Lane;
 use super::supervisor::{StopReason, StopSignal};
 use crate::db::jobs::{ClaimedJob, Failure, Success};
+use crate::job::{ClaimToken, JobId};
 use crate::task::{JobContext, JobError};
 
 /// Largest result a handler may return, in bytes of JSON: a larger one
@@ -25,29 +28,93 @@ use crate::task::{JobContext, JobError};
 /// instead of being stored, read back by every client and listed.
 pub const MAX_RESULT_BYTES: usize = 1024 * 1024;
 
-pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemaphorePermit) {
+/// Runs one claimed job: waits for a slot of its queue (at once, unless
+/// it was claimed ahead), runs the attempt, frees the slot as soon as the
+/// handler returns, then waits for the outcome to be recorded while
+/// holding `held`, its place in the queue's bounded buffers (so a queue
+/// never has more jobs `running` in the database than those allow).
+///
+/// A job that gets no slot never starts: it is handed back at shutdown or
+/// after `hold` (its attempt not spent), or recorded `cancelled` when a
+/// cancel was requested meanwhile.
+pub(crate) async fn run(
+    env: Arc<NodeEnv>,
+    lane: Arc<Lane>,
+    job: ClaimedJob,
+    held: OwnedSemaphorePermit,
+    claim_sent: Instant,
+    hold: Duration,
+) {
     let span = tracing::info_span!("job", id = %job.id, kind = %job.kind, queue = %job.queue, attempt = job.attempt);
     crate::trace::set_parent(&span, job.traceparent.as_deref());
-    env.running.fetch_add(1, Ordering::Relaxed);
-    let (queue, kind) = (job.queue.clone(), job.kind.clone());
-    let started = std::time::Instant::now();
     let (id, token) = (job.id, job.claim_token);
     let retry_in = env.config.backoff.delay(job.attempt);
     let last_attempt = job.attempt >= job.max_attempts;
-    let due = job.run_at;
-    crate::metrics::started(
-        &queue,
-        (chrono::Utc::now() - due).to_std().unwrap_or_default(),
-    );
     let signal = env.executions.insert(id, token);
-    let outcome = attempt(&env, job, signal).instrument(span).await;
+    let (slot, waited) = match lane.slots.clone().try_acquire_owned() {
+        Ok(slot) => (Some(slot), false),
+        Err(_) if hold.is_zero() => (None, false),
+        Err(_) => (
+            tokio::select! {
+                biased;
+                _ = lane.stop.cancelled() => None,
+                _ = signal.token.cancelled() => None,
+                slot = lane.slots.clone().acquire_owned() => Some(slot.expect("semaphore never closed")),
+                _ = tokio::time::sleep(hold) => None,
+            },
+            true,
+        ),
+    };
+    if slot.is_none() && signal.reason().is_none() && !lane.stop.is_cancelled() {
+        // The queue holds more than its slots start: stop claiming ahead
+        // (before the loop can see this job gone) until a claim fills the
+        // free slots again.
+        lane.ahead_off.store(true, Ordering::SeqCst);
+    }
+    lane.waiting.fetch_sub(1, Ordering::SeqCst);
+    let outcome = match slot {
+        Some(slot) => {
+            lane.started.fetch_add(1, Ordering::Relaxed);
+            lane.nudge();
+            env.running.fetch_add(1, Ordering::Relaxed);
+            let (queue, kind) = (job.queue.clone(), job.kind.clone());
+            let started = Instant::now();
+            crate::metrics::started(
+                &queue,
+                (chrono::Utc::now() - job.run_at)
+                    .to_std()
+                    .unwrap_or_default(),
+            );
+            // The claim stamped `started_at` on the database clock between
+            // `claim_sent` and its answer: a job that waited for a slot
+            // moves it forward by the time since the claim was sent (never
+            // before the handler's start, at most a round trip after).
+            let start_delay = if waited {
+                started.saturating_duration_since(claim_sent)
+            } else {
+                Duration::ZERO
+            };
+            let outcome = attempt(&env, job, signal, start_delay)
+                .instrument(span)
+                .await;
+            env.running.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
+            lane.nudge();
+            if let Some(outcome) = &outcome {
+                record_metrics(&queue, &kind, last_attempt, outcome, started.elapsed());
+            }
+            outcome
+        }
+        None => {
+            lane.nudge();
+            never_started(id, token, &signal)
+        }
+    };
     env.executions.remove(id, token);
-    env.running.fetch_sub(1, Ordering::Relaxed);
     // The completer lives until every execution has sent its outcome. The
-    // slot stays taken until the outcome is written: until then the job
-    // still counts as running in the database.
+    // job counts as running in the database until its outcome is written:
+    // `held` stays taken until then.
     if let Some(outcome) = outcome {
-        record_metrics(&queue, &kind, last_attempt, &outcome, started.elapsed());
         let (recorded, written) = oneshot::channel();
         let pending = Pending {
             outcome,
@@ -59,12 +126,33 @@ pub(crate) async fn run(env: Arc<NodeEnv>, job: ClaimedJob, permit: OwnedSemapho
             let _ = written.await;
         }
     }
-    drop(permit);
+    drop(held);
+    lane.nudge();
+}
+
+/// The outcome of a job claimed ahead that never got a slot.
+fn never_started(id: JobId, token: ClaimToken, signal: &StopSignal) -> Option<Outcome> {
+    match signal.reason() {
+        Some(StopReason::Lost) => None,
+        Some(StopReason::CancelRequested) => {
+            tracing::info!(job = %id, "cancelled before it started");
+            Some(Outcome::Cancelled(id, token))
+        }
+        None => {
+            tracing::debug!(job = %id, "claimed ahead, never started; handing it back");
+            Some(Outcome::HandedBack(id, token))
+        }
+    }
 }
 
 /// Runs the attempt; `None` when it must record nothing (the supervisor
 /// found that the job is no longer this attempt's).
-async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<Outcome> {
+async fn attempt(
+    env: &NodeEnv,
+    job: ClaimedJob,
+    signal: StopSignal,
+    start_delay: Duration,
+) -> Option<Outcome> {
     let ctx = JobContext {
         id: job.id,
         kind: job.kind.clone(),
@@ -82,6 +170,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
             message,
             fatal,
             retry_in: env.config.backoff.delay(job.attempt),
+            start_delay,
         })
     };
     let Some(handler) = env.registry.call(&job.kind, ctx, job.args.clone()) else {
@@ -109,6 +198,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
             token: job.claim_token,
             result,
             progress: env.board.take(job.id),
+            start_delay,
         }),
         Ok(Err(JobError::Retry(message))) => fail(message, false),
         Ok(Err(JobError::Fatal(message))) => fail(message, true),

@@ -2,8 +2,10 @@
 //!
 //! Parts, each its own task so that a slow handler never delays them:
 //! - [`listener`]: the one LISTEN connection, fanned out to the queues;
-//! - [`queue`]: one claim loop per served queue, which spawns executions;
-//! - [`execute`]: one attempt of one job (timeout, panic, shutdown);
+//! - [`queue`]: one claim loop per served queue, which claims ahead of its
+//!   free slots ([`prefetch`]) and spawns executions;
+//! - [`execute`]: one attempt of one job (waits for a slot, then timeout,
+//!   panic, shutdown); its slot frees when the handler returns;
 //! - [`completer`]: records outcomes in batches, fenced by claim token;
 //! - [`heartbeat`]: node liveness and batched progress writes;
 //! - [`supervisor`]: checks this node's running attempts for cancel requests
@@ -14,6 +16,7 @@ pub mod completer;
 pub mod execute;
 pub mod heartbeat;
 pub mod listener;
+pub mod prefetch;
 pub mod queue;
 pub mod registry;
 pub mod supervisor;
@@ -35,8 +38,13 @@ use crate::error::{Error, Result};
 use crate::job::NodeId;
 use crate::maintenance::{self, MaintenanceConfig};
 use crate::task::{ProgressBoard, Task};
+pub use prefetch::Prefetch;
 pub use registry::Registry;
 
+/// Most connections of a node's async-commit pool (claims, wake-ups,
+/// heartbeats, supervision): a node serving many queues shares them
+/// instead of opening one per queue.
+pub const MAX_CLAIM_CONNECTIONS: u32 = 8;
 /// Default fallback poll: how long an idle queue waits for a notification
 /// before it looks for work anyway.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -141,6 +149,9 @@ pub struct WorkerConfig {
     /// Run the maintenance services (stager, ...) when elected leader.
     /// Default true.
     pub maintenance: Option<MaintenanceConfig>,
+    /// How far each queue claims ahead of its free slots (see
+    /// [`Prefetch`]).
+    pub prefetch: Prefetch,
 }
 
 impl Default for WorkerConfig {
@@ -159,6 +170,7 @@ impl Default for WorkerConfig {
             supervision_interval: DEFAULT_SUPERVISION_INTERVAL,
             cancel_grace: DEFAULT_CANCEL_GRACE,
             maintenance: Some(MaintenanceConfig::default()),
+            prefetch: Prefetch::default(),
         }
     }
 }
@@ -260,7 +272,10 @@ impl Worker {
         }
         let kinds = registry.kinds();
         let timeouts = registry.timeouts(config.job_timeout);
-        let fast = db::async_commit_pool(&pool, config.queues.len() as u32 + 2);
+        let fast = db::async_commit_pool(
+            &pool,
+            (config.queues.len() as u32 + 2).min(MAX_CLAIM_CONNECTIONS),
+        );
 
         let queue_spec: BTreeMap<&str, usize> = config
             .queues

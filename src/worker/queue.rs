@@ -1,6 +1,18 @@
 //! The claim loop of one queue on one node.
 //!
-//! It claims no more jobs than it has free slots. When a claim comes back
+//! No slot waits on a commit: a slot frees as soon as its handler returns
+//! (the outcome waits for its batch in the completer), and the loop claims
+//! ahead of the free slots (see [`super::prefetch`]), so a freed slot
+//! starts its next job without a round trip. What bounds it all is
+//! `Lane::held`: a job takes a place there at its claim and leaves it
+//! once its outcome is written, so a queue never has more jobs `running`
+//! in the database than its slots, [`super::Prefetch::max`] and
+//! [`OUTCOME_BUFFER`]; when those places are taken (outcomes are written
+//! slower than handlers finish) claiming pauses.
+//!
+//! The loop claims when a slot is free with no job waiting for it, or when
+//! the jobs claimed ahead ran down to half of what it keeps ahead: one
+//! claim per batch, not one per job. When a claim comes back
 //! short the queue is drained: the loop arms its wake-up row (so the next
 //! enqueue on this queue notifies), looks once more (an enqueue that
 //! committed just before arming was not announced), then sleeps until a
@@ -10,6 +22,7 @@
 //! this file does its I/O.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
@@ -17,9 +30,101 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::prefetch::RateMeter;
 use super::wake::{self, Action, Event};
 use super::{NodeEnv, QueueConfig, execute};
 use crate::db;
+
+/// Places per queue for outcomes waiting to be written, beyond its slots
+/// and its jobs claimed ahead.
+pub const OUTCOME_BUFFER: usize = super::completer::MAX_BATCH;
+
+/// What a queue's claim loop and its executions share.
+pub(crate) struct Lane {
+    /// One permit per slot, held while a handler runs.
+    pub slots: Arc<Semaphore>,
+    /// One permit per job from its claim until its outcome is written.
+    pub held: Arc<Semaphore>,
+    /// Jobs claimed and not yet started (or given up).
+    pub waiting: AtomicUsize,
+    /// Handlers started so far (the rate that sizes claiming ahead).
+    pub started: AtomicU64,
+    /// Jobs to keep claimed ahead, as last computed by the loop.
+    ahead: AtomicUsize,
+    /// Set when jobs claimed ahead had to be handed back (the queue is
+    /// drained, or its slots are stuck): claim for free slots only, until
+    /// a claim fills them.
+    pub ahead_off: AtomicBool,
+    /// The loop is waiting for [`Lane::claimable`] to become true.
+    parked: AtomicBool,
+    wake: Notify,
+    /// Shutdown: jobs not started are handed back.
+    pub stop: CancellationToken,
+}
+
+impl Lane {
+    fn new(slots: usize, held: usize, stop: CancellationToken) -> Self {
+        Lane {
+            slots: Arc::new(Semaphore::new(slots)),
+            held: Arc::new(Semaphore::new(held)),
+            waiting: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
+            ahead: AtomicUsize::new(0),
+            ahead_off: AtomicBool::new(false),
+            parked: AtomicBool::new(false),
+            wake: Notify::new(),
+            stop,
+        }
+    }
+
+    /// How many jobs to claim now, if it is time to claim: a slot is free
+    /// with nothing waiting for it, or what waits ran down to half of what
+    /// is kept ahead.
+    fn claimable(&self) -> Option<usize> {
+        let ahead = if self.ahead_off.load(Ordering::SeqCst) {
+            0
+        } else {
+            self.ahead.load(Ordering::SeqCst)
+        };
+        let free = self.slots.available_permits();
+        let waiting = self.waiting.load(Ordering::SeqCst);
+        let want = (free + ahead)
+            .saturating_sub(waiting)
+            .min(self.held.available_permits());
+        (want > 0 && (free > waiting || want >= ahead.div_ceil(2))).then_some(want)
+    }
+
+    /// Wakes the parked loop once there is something to claim for.
+    pub fn nudge(&self) {
+        if self.parked.load(Ordering::SeqCst)
+            && self.claimable().is_some()
+            && self.parked.swap(false, Ordering::SeqCst)
+        {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Waits until it is time to claim (`None`: shutdown); how many.
+    async fn want(&self, meter: &mut RateMeter, prefetch: &super::Prefetch) -> Option<usize> {
+        loop {
+            let rate = meter.observe(
+                self.started.load(Ordering::Relaxed),
+                Instant::now(),
+                prefetch.window,
+            );
+            self.ahead.store(prefetch.ahead(rate), Ordering::SeqCst);
+            self.parked.store(true, Ordering::SeqCst);
+            if let Some(want) = self.claimable() {
+                self.parked.store(false, Ordering::SeqCst);
+                return Some(want);
+            }
+            tokio::select! {
+                _ = self.stop.cancelled() => return None,
+                _ = self.wake.notified() => {}
+            }
+        }
+    }
+}
 
 pub(crate) struct Runner {
     pub env: Arc<NodeEnv>,
@@ -43,7 +148,14 @@ impl Runner {
     }
 
     pub async fn run(self) {
-        let slots = Arc::new(Semaphore::new(self.queue.concurrency));
+        let prefetch = self.env.config.prefetch;
+        let concurrency = self.queue.concurrency;
+        let lane = Arc::new(Lane::new(
+            concurrency,
+            concurrency + prefetch.max + OUTCOME_BUFFER,
+            self.stop.clone(),
+        ));
+        let mut meter = RateMeter::new(Instant::now());
         let mut executions = JoinSet::new();
         let mut state = wake::State::default();
         let mut action = state.action();
@@ -55,15 +167,24 @@ impl Runner {
             while executions.try_join_next().is_some() {}
             let event = match action {
                 Action::Claim => {
-                    let first = tokio::select! {
-                        _ = self.stop.cancelled() => break,
-                        permit = slots.clone().acquire_owned() => permit.expect("semaphore never closed"),
+                    let Some(want) = lane.want(&mut meter, &prefetch).await else {
+                        break;
                     };
-                    let mut permits = vec![first];
-                    while let Ok(p) = slots.clone().try_acquire_owned() {
-                        permits.push(p);
+                    // Slots that nothing claimed earlier waits for: jobs
+                    // beyond them are claimed ahead.
+                    let room = lane
+                        .slots
+                        .available_permits()
+                        .saturating_sub(lane.waiting.load(Ordering::SeqCst));
+                    let mut permits = Vec::with_capacity(want);
+                    while permits.len() < want {
+                        match lane.held.clone().try_acquire_owned() {
+                            Ok(p) => permits.push(p),
+                            Err(_) => break,
+                        }
                     }
                     let want = permits.len();
+                    let sent = Instant::now();
                     let claimed = db::jobs::claim_available(
                         &self.fast,
                         name,
@@ -76,15 +197,36 @@ impl Runner {
                     match claimed {
                         Ok(jobs) => {
                             crate::metrics::claimed(name, jobs.iter().map(|j| j.kind.as_str()));
-                            let event = if jobs.len() == want {
+                            let full = jobs.len() == want;
+                            let event = if full {
                                 Event::ClaimedFull
                             } else if jobs.is_empty() {
                                 Event::ClaimedNone
                             } else {
                                 Event::ClaimedFewer
                             };
-                            for (job, permit) in jobs.into_iter().zip(permits.drain(..)) {
-                                executions.spawn(execute::run(self.env.clone(), job, permit));
+                            // A full claim means more work waits: claim ahead
+                            // again. A short one means the queue is drained:
+                            // what found no free slot goes back at once, for
+                            // other nodes to take.
+                            lane.ahead_off.store(!full, Ordering::SeqCst);
+                            lane.waiting.fetch_add(jobs.len(), Ordering::SeqCst);
+                            for (i, (job, permit)) in
+                                jobs.into_iter().zip(permits.drain(..)).enumerate()
+                            {
+                                let hold = if full || i < room {
+                                    prefetch.hold
+                                } else {
+                                    Duration::ZERO
+                                };
+                                executions.spawn(execute::run(
+                                    self.env.clone(),
+                                    lane.clone(),
+                                    job,
+                                    permit,
+                                    sent,
+                                    hold,
+                                ));
                             }
                             event
                         }

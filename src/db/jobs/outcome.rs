@@ -17,6 +17,11 @@ pub struct Success {
     pub result: serde_json::Value,
     /// The handler's last progress report, if it was not written yet.
     pub progress: Option<Progress>,
+    /// For a job claimed ahead of a free slot that waited for one: the
+    /// time from sending its claim to its handler's start (zero for a job
+    /// that started at once). `started_at`, stamped by the claim, moves
+    /// forward by it.
+    pub start_delay: std::time::Duration,
 }
 
 /// Records results: running jobs whose claim token matches become
@@ -61,12 +66,17 @@ pub async fn complete_if_running(
         if let Some(p) = &s.progress {
             entry.insert("p".into(), serde_json::to_value(storable_progress(p))?);
         }
+        if !s.start_delay.is_zero() {
+            entry.insert("d".into(), s.start_delay.as_secs_f64().into());
+        }
         by_token.insert(s.token.0.to_string(), serde_json::Value::Object(entry));
     }
     let by_token = serde_json::Value::Object(by_token);
     let rows = sqlx::query_scalar!(
         r#"UPDATE weir.jobs j
            SET state = 'succeeded', finished_at = now(),
+               started_at = j.started_at + make_interval(
+                   secs => coalesce(($2::jsonb -> j.claim_token::text ->> 'd')::float8, 0)),
                result = $2::jsonb -> j.claim_token::text -> 'r',
                progress = coalesce(($2::jsonb -> j.claim_token::text -> 'p')
                                    || jsonb_build_object('updated_at', now()), j.progress),
@@ -96,6 +106,8 @@ pub struct Failure {
     pub fatal: bool,
     /// Backoff before the retry, if there is one.
     pub retry_in: std::time::Duration,
+    /// As [`Success::start_delay`].
+    pub start_delay: std::time::Duration,
 }
 
 /// Records failed attempts of running jobs whose claim token matches: an
@@ -118,6 +130,7 @@ pub async fn fail_if_running(
     let messages: Vec<String> = failed.iter().map(|f| storable_text(&f.message)).collect();
     let fatal: Vec<bool> = failed.iter().map(|f| f.fatal).collect();
     let retry_in: Vec<f64> = failed.iter().map(|f| f.retry_in.as_secs_f64()).collect();
+    let delays: Vec<f64> = failed.iter().map(|f| f.start_delay.as_secs_f64()).collect();
     let rows = sqlx::query_scalar!(
         r#"UPDATE weir.jobs j
            SET state = CASE WHEN j.cancel_requested_at IS NOT NULL THEN 'cancelled'::weir.job_state
@@ -140,6 +153,8 @@ pub async fn fail_if_running(
                errors = j.errors || jsonb_build_array(jsonb_build_object(
                             'attempt', j.attempt, 'at', now(),
                             'message', ($3::text[])[array_position($2::uuid[], j.claim_token)])),
+               started_at = j.started_at + make_interval(
+                   secs => ($6::float8[])[array_position($2::uuid[], j.claim_token)]),
                node_id = NULL, deadline = NULL
            WHERE j.state = 'running' AND j.id = ANY($1::uuid[])
              AND j.claim_token = ANY($2::uuid[])
@@ -150,6 +165,7 @@ pub async fn fail_if_running(
         &messages,
         &fatal,
         &retry_in,
+        &delays,
     )
     .persistent(false)
     .fetch_all(db)
