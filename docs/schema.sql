@@ -41,6 +41,19 @@ CREATE DOMAIN weir.job_args AS jsonb
 COMMENT ON DOMAIN weir.job_args IS 'weir.jobs.args: a JSON object (jobs_args_is_object).';
 
 --
+-- Name: job_concurrency_key; Type: DOMAIN; Schema: weir; Owner: -
+--
+
+CREATE DOMAIN weir.job_concurrency_key AS text
+	CONSTRAINT jobs_concurrency_key_valid CHECK (((length(VALUE) >= 1) AND (length(VALUE) <= 255)));
+
+--
+-- Name: DOMAIN job_concurrency_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON DOMAIN weir.job_concurrency_key IS 'weir.jobs.concurrency_key: 1 to 255 characters (jobs_concurrency_key_valid).';
+
+--
 -- Name: job_errors; Type: DOMAIN; Schema: weir; Owner: -
 --
 
@@ -174,36 +187,169 @@ BEGIN
         PERFORM weir.unknown_node(claim.node);
     END IF;
     RETURN QUERY
-    WITH picked AS MATERIALIZED (
-        SELECT j.id
-        FROM weir.jobs_live j
-        WHERE j.state = 'available'
-          AND j.queue = claim.queue
-          AND j.kind = ANY(claim.kinds)
-          AND NOT EXISTS (SELECT 1 FROM weir.queues q WHERE q.name = claim.queue AND q.paused)
-        ORDER BY j.priority DESC, j.run_at, j.id
-        LIMIT claim.max
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE weir.jobs_live j
-    SET state = 'running',
-        attempt = j.attempt + 1,
-        max_attempts = greatest(j.max_attempts, j.attempt + 1),
-        claim_token = gen_random_uuid(),
-        node_id = claim.node,
-        started_at = now(),
-        deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, 1800)),
-        progress = NULL
-    FROM picked
-    WHERE j.id = picked.id
-    RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.claim_token, j.deadline, '[]'::jsonb;
+    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline, '[]'::jsonb
+    FROM weir.claim(claim.node, claim.queue, claim.kinds,
+                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c;
 END $$;
 
 --
 -- Name: FUNCTION claim(node uuid, queue text, kinds text[], max integer); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+
+--
+-- Name: claim(uuid, text, text[], integer[], integer); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], timeouts integer[], max integer) RETURNS TABLE(id uuid, kind text, args jsonb, attempt integer, max_attempts integer, claim_token uuid, timeout_seconds integer, deadline timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    lim record;
+    budget integer := claim.max;
+    picked uuid[];
+    n integer;
+    -- The start of the attempts of a limited queue: read after the lock,
+    -- so that starts are recorded in the order the claims ran.
+    started timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(2003134834, weir.queue_lock_key(claim.queue, 'limits'));
+    SELECT q.paused, q.max_running, q.max_running_per_key, q.rate_limit, q.rate_period INTO lim
+    FROM weir.queues q WHERE q.name = claim.queue;
+    IF lim.paused THEN
+        RETURN;
+    END IF;
+
+    IF lim.max_running IS NULL AND lim.max_running_per_key IS NULL AND lim.rate_limit IS NULL THEN
+        RETURN QUERY
+        WITH p AS MATERIALIZED (
+            SELECT j.id
+            FROM weir.jobs_live j
+            WHERE j.state = 'available'
+              AND j.queue = claim.queue
+              AND j.kind = ANY(claim.kinds)
+            ORDER BY j.priority DESC, j.run_at, j.id
+            LIMIT claim.max
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE weir.jobs_live j
+        SET state = 'running',
+            attempt = j.attempt + 1,
+            max_attempts = greatest(j.max_attempts, j.attempt + 1),
+            claim_token = gen_random_uuid(),
+            node_id = claim.node,
+            started_at = now(),
+            deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, t.timeout_s)),
+            progress = NULL
+        FROM p, unnest(claim.kinds, claim.timeouts) AS t(kind, timeout_s)
+        WHERE j.id = p.id AND t.kind = j.kind
+        RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.max_attempts,
+                  j.claim_token, coalesce(j.timeout_seconds, t.timeout_s), j.deadline;
+        RETURN;
+    END IF;
+
+    PERFORM pg_advisory_xact_lock(2003134834, weir.queue_lock_key(claim.queue, 'claim'));
+    started := clock_timestamp();
+    IF lim.max_running IS NOT NULL THEN
+        SELECT lim.max_running - count(*) INTO n
+        FROM weir.jobs_live j WHERE j.state = 'running' AND j.queue = claim.queue;
+        budget := least(budget, n);
+    END IF;
+    IF lim.rate_limit IS NOT NULL THEN
+        DELETE FROM weir.queue_starts s
+        WHERE s.queue = claim.queue AND s.started_at <= started - lim.rate_period;
+        SELECT lim.rate_limit - count(*) INTO n
+        FROM weir.queue_starts s WHERE s.queue = claim.queue;
+        budget := least(budget, n);
+    END IF;
+    IF budget <= 0 THEN
+        RETURN;
+    END IF;
+
+    IF lim.max_running_per_key IS NULL THEN
+        SELECT array_agg(c.id) INTO picked FROM (
+            SELECT j.id FROM weir.jobs_live j
+            WHERE j.state = 'available' AND j.queue = claim.queue AND j.kind = ANY(claim.kinds)
+            ORDER BY j.priority DESC, j.run_at, j.id
+            LIMIT budget
+            FOR UPDATE SKIP LOCKED) c;
+    ELSE
+        WITH RECURSIVE keys AS (
+            (SELECT j.concurrency_key::text AS k FROM weir.jobs_live j
+             WHERE j.state = 'available' AND j.queue = claim.queue AND j.concurrency_key IS NOT NULL
+             ORDER BY j.concurrency_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT j.concurrency_key::text FROM weir.jobs_live j
+                    WHERE j.state = 'available' AND j.queue = claim.queue
+                      AND j.concurrency_key IS NOT NULL AND j.concurrency_key > keys.k
+                    ORDER BY j.concurrency_key LIMIT 1)
+            FROM keys WHERE keys.k IS NOT NULL
+        ), running AS (
+            SELECT j.concurrency_key::text AS k, count(*) AS n FROM weir.jobs_live j
+            WHERE j.state = 'running' AND j.queue = claim.queue AND j.concurrency_key IS NOT NULL
+            GROUP BY 1
+        ), candidates AS (
+            SELECT c.id, c.priority, c.rank, c.run_at
+            FROM keys
+            LEFT JOIN running r ON r.k = keys.k
+            CROSS JOIN LATERAL (
+                SELECT j.id, j.priority, j.run_at,
+                       row_number() OVER (ORDER BY j.priority DESC, j.run_at, j.id) AS rank
+                FROM weir.jobs_live j
+                WHERE j.state = 'available' AND j.queue = claim.queue
+                  AND j.concurrency_key = keys.k AND j.kind = ANY(claim.kinds)
+                ORDER BY j.priority DESC, j.run_at, j.id
+                LIMIT greatest(0, least(budget, lim.max_running_per_key - coalesce(r.n, 0)))
+            ) c
+            WHERE keys.k IS NOT NULL
+            UNION ALL
+            -- Jobs without a key are not limited per key: each counts as
+            -- the first of its own.
+            (SELECT j.id, j.priority, 1, j.run_at FROM weir.jobs_live j
+             WHERE j.state = 'available' AND j.queue = claim.queue
+               AND j.concurrency_key IS NULL AND j.kind = ANY(claim.kinds)
+             ORDER BY j.priority DESC, j.run_at, j.id
+             LIMIT budget)
+        )
+        SELECT array_agg(c.id) INTO picked FROM (
+            SELECT j.id FROM weir.jobs_live j
+            WHERE j.id IN (SELECT c.id FROM candidates c
+                           ORDER BY c.priority DESC, c.rank, c.run_at, c.id LIMIT budget)
+              AND j.state = 'available'
+            FOR UPDATE SKIP LOCKED) c;
+    END IF;
+    IF picked IS NULL THEN
+        RETURN;
+    END IF;
+
+    IF lim.rate_limit IS NOT NULL THEN
+        INSERT INTO weir.queue_starts (queue, started_at)
+        SELECT claim.queue, started FROM unnest(picked);
+    END IF;
+    RETURN QUERY
+    UPDATE weir.jobs_live j
+    SET state = 'running',
+        attempt = j.attempt + 1,
+        max_attempts = greatest(j.max_attempts, j.attempt + 1),
+        claim_token = gen_random_uuid(),
+        node_id = claim.node,
+        started_at = started,
+        deadline = started + make_interval(secs => coalesce(j.timeout_seconds, t.timeout_s)),
+        progress = NULL
+    FROM unnest(claim.kinds, claim.timeouts) AS t(kind, timeout_s)
+    WHERE j.id = ANY(picked) AND j.state = 'available' AND t.kind = j.kind
+    RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.max_attempts,
+              j.claim_token, coalesce(j.timeout_seconds, t.timeout_s), j.deadline;
+END $$;
+
+--
+-- Name: FUNCTION claim(node uuid, queue text, kinds text[], timeouts integer[], max integer); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], timeouts integer[], max integer) IS 'The claim of the built-in worker (and behind weir.claim(node, queue, kinds, max)): no heartbeat, per-kind default timeouts; up to max available jobs of queue whose kind is in kinds (timeouts[i]: default timeout of kinds[i]), within the queue''s limits, unless paused. Each becomes running with attempt + 1, a fresh claim_token and a deadline.';
 
 --
 -- Name: complete_job(uuid, uuid, jsonb); Type: FUNCTION; Schema: weir; Owner: -
@@ -320,10 +466,10 @@ $$;
 COMMENT ON FUNCTION weir.default_max_attempts() IS 'Default max_attempts of a new job: the setting weir.default_max_attempts, else 20.';
 
 --
--- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.enqueue(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer) RETURNS uuid
+CREATE FUNCTION weir.enqueue(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, concurrency_key text DEFAULT NULL::text) RETURNS uuid
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -332,16 +478,18 @@ DECLARE
 BEGIN
     IF enqueue.unique_key IS NOT NULL THEN
         RETURN (weir.insert_job(kind, args, queue, priority, run_at, max_attempts,
-                                unique_key, timeout_seconds)).job_id;
+                                unique_key, timeout_seconds, concurrency_key)).job_id;
     END IF;
-    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts, timeout_seconds)
+    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
+                                     concurrency_key)
     VALUES (enqueue.kind,
             coalesce(enqueue.args, '{}'),
             coalesce(enqueue.queue, 'default'),
             coalesce(enqueue.priority, 0),
             coalesce(enqueue.run_at, now()),
             coalesce(enqueue.max_attempts, weir.default_max_attempts()),
-            enqueue.timeout_seconds)
+            enqueue.timeout_seconds,
+            enqueue.concurrency_key)
     RETURNING j.id,
               (SELECT w.queue FROM weir.wakeups w
                WHERE w.armed
@@ -355,10 +503,10 @@ BEGIN
 END $_$;
 
 --
--- Name: FUNCTION enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint).';
+COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. concurrency_key groups jobs for the queue''s max_running_per_key. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint, concurrency_key => ''customer:42'').';
 
 --
 -- Name: ensure_finished_partitions(date, integer); Type: FUNCTION; Schema: weir; Owner: -
@@ -399,6 +547,94 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.ensure_finished_partitions(from_day date, days integer) IS 'Creates missing day partitions of weir.jobs_finished for [from_day, from_day + days), owned like weir.jobs_finished. Runs as its owner. Run by migrate, by the maintenance leader, and by a worker whose completion found no partition.';
+
+--
+-- Name: explain_job(uuid); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.explain_job(job_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+DECLARE
+    j record;
+    lim record;
+    n bigint;
+    oldest timestamptz;
+BEGIN
+    SELECT x.id, x.state, x.queue, x.kind::text AS kind, x.priority, x.run_at,
+           x.concurrency_key::text AS concurrency_key, x.node_id, x.started_at, x.deadline,
+           x.finished_at
+    INTO j FROM weir.jobs x WHERE x.id = explain_job.job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % not found', job_id USING ERRCODE = 'no_data_found';
+    END IF;
+    CASE j.state
+    WHEN 'succeeded', 'failed', 'cancelled' THEN
+        RETURN jsonb_build_object('reason', j.state, 'state', j.state, 'finished_at', j.finished_at);
+    WHEN 'running' THEN
+        RETURN jsonb_build_object('reason', 'running', 'state', j.state, 'node_id', j.node_id,
+                                  'started_at', j.started_at, 'deadline', j.deadline);
+    WHEN 'scheduled' THEN
+        RETURN jsonb_build_object('reason', 'scheduled', 'state', j.state, 'until', j.run_at);
+    WHEN 'retryable' THEN
+        RETURN jsonb_build_object('reason', 'retry_backoff', 'state', j.state, 'until', j.run_at);
+    WHEN 'pending' THEN
+        -- Jobs enter pending only through dependencies (workflows).
+        RETURN jsonb_build_object('reason', 'waiting_on_dependencies', 'state', j.state);
+    ELSE
+        NULL;
+    END CASE;
+
+    SELECT q.paused, q.max_running, q.max_running_per_key, q.rate_limit, q.rate_period INTO lim
+    FROM weir.queues q WHERE q.name = j.queue;
+    IF lim.paused THEN
+        RETURN jsonb_build_object('reason', 'queue_paused', 'state', j.state, 'queue', j.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM weir.nodes nd
+                   WHERE nd.heartbeat_at > now() - interval '30 seconds'
+                     AND nd.queues ? j.queue AND j.kind = ANY(nd.kinds)) THEN
+        RETURN jsonb_build_object('reason', 'no_worker_for_kind', 'state', j.state,
+                                  'queue', j.queue, 'kind', j.kind);
+    END IF;
+    IF lim.max_running IS NOT NULL THEN
+        SELECT count(*) INTO n FROM weir.jobs_live x WHERE x.state = 'running' AND x.queue = j.queue;
+        IF n >= lim.max_running THEN
+            RETURN jsonb_build_object('reason', 'queue_concurrency_limit', 'state', j.state,
+                                      'queue', j.queue, 'running', n, 'max', lim.max_running);
+        END IF;
+    END IF;
+    IF lim.max_running_per_key IS NOT NULL AND j.concurrency_key IS NOT NULL THEN
+        SELECT count(*) INTO n FROM weir.jobs_live x
+        WHERE x.state = 'running' AND x.queue = j.queue AND x.concurrency_key = j.concurrency_key;
+        IF n >= lim.max_running_per_key THEN
+            RETURN jsonb_build_object('reason', 'key_concurrency_limit', 'state', j.state,
+                                      'queue', j.queue, 'key', j.concurrency_key,
+                                      'running', n, 'max', lim.max_running_per_key);
+        END IF;
+    END IF;
+    IF lim.rate_limit IS NOT NULL THEN
+        SELECT count(*), min(s.started_at) INTO n, oldest FROM weir.queue_starts s
+        WHERE s.queue = j.queue AND s.started_at > clock_timestamp() - lim.rate_period;
+        IF n >= lim.rate_limit THEN
+            RETURN jsonb_build_object('reason', 'rate_limited', 'state', j.state, 'queue', j.queue,
+                                      'until', oldest + lim.rate_period,
+                                      'started', n, 'max', lim.rate_limit);
+        END IF;
+    END IF;
+    SELECT count(*) INTO n FROM weir.jobs_live x
+    WHERE x.state = 'available' AND x.queue = j.queue
+      AND (x.priority > j.priority
+           OR (x.priority = j.priority AND (x.run_at, x.id) < (j.run_at, j.id)));
+    RETURN jsonb_build_object('reason', 'queued_behind', 'state', j.state, 'queue', j.queue,
+                              'ahead', n);
+END $$;
+
+--
+-- Name: FUNCTION explain_job(job_id uuid); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.explain_job(job_id uuid) IS 'Why a job is not running (yet): {"reason": ..., "state": ...} and the reason''s details. Reasons: scheduled (until), retry_backoff (until), waiting_on_dependencies, queue_paused, no_worker_for_kind (queue, kind), queue_concurrency_limit (running, max), key_concurrency_limit (key, running, max), rate_limited (until, started, max), queued_behind (ahead: available jobs of higher or equal priority before it), running (node_id, started_at, deadline), or the terminal state (finished_at). Raises P0002 for an unknown id.';
 
 --
 -- Name: fail_job(uuid, uuid, text, boolean); Type: FUNCTION; Schema: weir; Owner: -
@@ -642,17 +878,17 @@ END $$;
 COMMENT ON FUNCTION weir.heartbeat(node uuid) IS 'Stamps the node''s heartbeat (database clock) and returns the ids of its running jobs whose cancel was requested: stop those handlers and report them with weir.fail_job (they end cancelled). Raises P0002 for an unknown node: register again.';
 
 --
--- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, OUT job_id uuid, OUT created boolean) RETURNS record
+CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, concurrency_key text DEFAULT NULL::text, OUT job_id uuid, OUT created boolean) RETURNS record
     LANGUAGE plpgsql
     AS $$
 BEGIN
     created := true;
     IF insert_job.unique_key IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
-                               NULL, timeout_seconds);
+                               NULL, timeout_seconds, concurrency_key);
         RETURN;
     END IF;
     LOOP
@@ -662,7 +898,8 @@ BEGIN
             RETURN;
         END IF;
         BEGIN
-            INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key, timeout_seconds)
+            INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
+                                   timeout_seconds, concurrency_key)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -670,23 +907,23 @@ BEGIN
                     coalesce(insert_job.run_at, now()),
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
-                    insert_job.timeout_seconds)
+                    insert_job.timeout_seconds,
+                    insert_job.concurrency_key)
             RETURNING id INTO job_id;
             RETURN;
         EXCEPTION WHEN unique_violation THEN
-            -- A live job with this key committed after our look-up (the
-            -- partial unique index is the only unique index a new job can
-            -- hit): loop and return that one.
+            -- A live job with this key committed after our look-up: loop
+            -- and return that one.
             NULL;
         END;
     END LOOP;
 END $$;
 
 --
--- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
 
 --
 -- Name: jobs_mark_scheduled(); Type: FUNCTION; Schema: weir; Owner: -
@@ -810,6 +1047,22 @@ $$;
 --
 
 COMMENT ON FUNCTION weir.pause_queue(queue text) IS 'Stops claiming from a queue on every node (running jobs go on). Idempotent.';
+
+--
+-- Name: queue_lock_key(text, text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.queue_lock_key(queue text, purpose text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT hashtext(purpose || ':' || queue)
+$$;
+
+--
+-- Name: FUNCTION queue_lock_key(queue text, purpose text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.queue_lock_key(queue text, purpose text) IS 'Advisory lock key (second half; the first is 2003134834) of a queue for a purpose: limits (taken by every claim) or claim (serialises the claims of a limited queue).';
 
 --
 -- Name: queues_wake_on_unpause(); Type: FUNCTION; Schema: weir; Owner: -
@@ -966,6 +1219,59 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.retry_job(job_id uuid) IS 'Sends a failed or cancelled job back to available (errors kept, result cleared). Raises P0002 for an unknown id, 55000 for other states.';
+
+--
+-- Name: set_queue_limits(text, integer, integer, integer, interval); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.set_queue_limits(queue text, max_running integer DEFAULT NULL::integer, max_running_per_key integer DEFAULT NULL::integer, rate_limit integer DEFAULT NULL::integer, rate_period interval DEFAULT NULL::interval) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $_$
+BEGIN
+    IF queue IS NULL OR queue !~ '^[A-Za-z0-9_.:-]+$' OR length(queue) > 128 THEN
+        RAISE EXCEPTION 'queue must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_running < 1 OR max_running > 1000000 THEN
+        RAISE EXCEPTION 'max_running must be between 1 and 1000000 (NULL removes the limit)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_running_per_key < 1 OR max_running_per_key > 1000000 THEN
+        RAISE EXCEPTION 'max_running_per_key must be between 1 and 1000000 (NULL removes the limit)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (rate_limit IS NULL) <> (rate_period IS NULL) THEN
+        RAISE EXCEPTION 'rate_limit and rate_period go together: give both, or neither to remove the limit'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_limit < 1 OR rate_limit > 1000000 THEN
+        RAISE EXCEPTION 'rate_limit must be between 1 and 1000000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_period <= interval '0' OR rate_period > interval '31 days' THEN
+        RAISE EXCEPTION 'rate_period must be more than 0 and at most 31 days' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Waits for the claims of the queue in flight (they hold it shared),
+    -- and holds back new ones until the new limits are committed.
+    PERFORM pg_advisory_xact_lock(2003134834, weir.queue_lock_key(queue, 'limits'));
+    INSERT INTO weir.queues AS q (name, max_running, max_running_per_key, rate_limit, rate_period)
+    VALUES (queue, max_running, max_running_per_key, rate_limit, rate_period)
+    ON CONFLICT (name) DO UPDATE
+    SET max_running = EXCLUDED.max_running,
+        max_running_per_key = EXCLUDED.max_running_per_key,
+        rate_limit = EXCLUDED.rate_limit,
+        rate_period = EXCLUDED.rate_period,
+        updated_at = now();
+    IF rate_limit IS NULL THEN
+        DELETE FROM weir.queue_starts s WHERE s.queue = set_queue_limits.queue;
+    END IF;
+END $_$;
+
+--
+-- Name: FUNCTION set_queue_limits(queue text, max_running integer, max_running_per_key integer, rate_limit integer, rate_period interval); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.set_queue_limits(queue text, max_running integer, max_running_per_key integer, rate_limit integer, rate_period interval) IS 'Sets the flow-control limits of a queue (every one at once: NULL or an omitted argument removes that limit): max_running, max_running_per_key, rate_limit claims per rate_period. Raises 22023 for bad values. Enforced by every claim committed after it.';
 
 --
 -- Name: snooze_job(uuid, uuid, interval); Type: FUNCTION; Schema: weir; Owner: -
@@ -1228,6 +1534,7 @@ CREATE TABLE weir.jobs (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    concurrency_key weir.job_concurrency_key,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
@@ -1370,6 +1677,12 @@ COMMENT ON COLUMN weir.jobs.errors IS 'One entry per failed attempt: {attempt, a
 COMMENT ON COLUMN weir.jobs.cancel_requested_at IS 'Set when a cancel of a running job was requested.';
 
 --
+-- Name: COLUMN jobs.concurrency_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.concurrency_key IS 'Groups jobs for the queue''s max_running_per_key (e.g. a customer id); NULL: not limited per key.';
+
+--
 -- Name: jobs_finished; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -1395,6 +1708,7 @@ CREATE TABLE weir.jobs_finished (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    concurrency_key weir.job_concurrency_key,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
@@ -1436,6 +1750,7 @@ CREATE TABLE weir.jobs_live (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    concurrency_key weir.job_concurrency_key,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
@@ -1562,6 +1877,33 @@ COMMENT ON COLUMN weir.nodes.started_at IS 'When the node registered.';
 COMMENT ON COLUMN weir.nodes.heartbeat_at IS 'Last heartbeat (database clock); liveness is judged on it.';
 
 --
+-- Name: queue_starts; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.queue_starts (
+    queue text NOT NULL,
+    started_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: TABLE queue_starts; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.queue_starts IS 'Attempt starts of rate-limited queues within their rate_period (the sliding window of weir.queues.rate_limit).';
+
+--
+-- Name: COLUMN queue_starts.queue; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_starts.queue IS 'The queue.';
+
+--
+-- Name: COLUMN queue_starts.started_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_starts.started_at IS 'When the claim started the attempt (database clock).';
+
+--
 -- Name: queues; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -1569,7 +1911,14 @@ CREATE TABLE weir.queues (
     name text NOT NULL,
     paused boolean DEFAULT false NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT queues_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128)))
+    max_running integer,
+    max_running_per_key integer,
+    rate_limit integer,
+    rate_period interval,
+    CONSTRAINT queues_max_running_per_key_positive CHECK ((max_running_per_key > 0)),
+    CONSTRAINT queues_max_running_positive CHECK ((max_running > 0)),
+    CONSTRAINT queues_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128))),
+    CONSTRAINT queues_rate_limit_valid CHECK ((((rate_limit IS NULL) = (rate_period IS NULL)) AND ((rate_limit >= 1) AND (rate_limit <= 1000000)) AND (rate_period > '00:00:00'::interval) AND (rate_period <= '31 days'::interval)))
 );
 
 --
@@ -1595,6 +1944,30 @@ COMMENT ON COLUMN weir.queues.paused IS 'True: no node claims from this queue.';
 --
 
 COMMENT ON COLUMN weir.queues.updated_at IS 'When the settings last changed.';
+
+--
+-- Name: COLUMN queues.max_running; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.max_running IS 'At most this many jobs of the queue run at once, across every node; NULL: no limit.';
+
+--
+-- Name: COLUMN queues.max_running_per_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.max_running_per_key IS 'At most this many jobs of one concurrency_key run at once; NULL: no limit.';
+
+--
+-- Name: COLUMN queues.rate_limit; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.rate_limit IS 'At most this many claims (attempt starts) in any window of rate_period; NULL: no limit.';
+
+--
+-- Name: COLUMN queues.rate_period; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.rate_period IS 'The window of rate_limit.';
 
 --
 -- Name: queue_stats; Type: VIEW; Schema: weir; Owner: -
@@ -1661,7 +2034,11 @@ CREATE VIEW weir.queue_stats AS
     COALESCE(f.cancelled, (0)::bigint) AS cancelled,
     l.oldest_available_at,
     (EXTRACT(epoch FROM (now() - l.oldest_available_at)))::double precision AS oldest_available_age_seconds,
-    COALESCE(u.kinds, ARRAY[]::text[]) AS unserved_kinds
+    COALESCE(u.kinds, ARRAY[]::text[]) AS unserved_kinds,
+    q.max_running,
+    q.max_running_per_key,
+    q.rate_limit,
+    q.rate_period
    FROM ((((names
      LEFT JOIN weir.queues q ON ((q.name = names.name)))
      LEFT JOIN live l ON ((l.queue = names.name)))
@@ -1751,6 +2128,30 @@ COMMENT ON COLUMN weir.queue_stats.oldest_available_age_seconds IS 'Seconds sinc
 --
 
 COMMENT ON COLUMN weir.queue_stats.unserved_kinds IS 'Kinds with jobs waiting here that no live worker (heartbeat within 30 s) serves on this queue.';
+
+--
+-- Name: COLUMN queue_stats.max_running; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.max_running IS 'At most this many jobs of the queue run at once; NULL: no limit.';
+
+--
+-- Name: COLUMN queue_stats.max_running_per_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.max_running_per_key IS 'At most this many jobs of one concurrency_key run at once; NULL: no limit.';
+
+--
+-- Name: COLUMN queue_stats.rate_limit; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.rate_limit IS 'At most this many claims in any window of rate_period; NULL: no limit.';
+
+--
+-- Name: COLUMN queue_stats.rate_period; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.rate_period IS 'The window of rate_limit.';
 
 --
 -- Name: wakeups; Type: TABLE; Schema: weir; Owner: -
@@ -1896,6 +2297,18 @@ CREATE INDEX jobs_live_claim_available_idx ON weir.jobs_live USING btree (queue,
 COMMENT ON INDEX weir.jobs_live_claim_available_idx IS 'Serves the claim: one queue, priority DESC, run_at, id, available jobs only.';
 
 --
+-- Name: jobs_live_claim_by_key_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX jobs_live_claim_by_key_idx ON weir.jobs_live USING btree (queue, concurrency_key, priority DESC, run_at, id) WHERE ((state = 'available'::weir.job_state) AND (concurrency_key IS NOT NULL));
+
+--
+-- Name: INDEX jobs_live_claim_by_key_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.jobs_live_claim_by_key_idx IS 'Serves the per-key claim (weir.claim): the keys of a queue''s available jobs, and each key''s jobs in claim order.';
+
+--
 -- Name: jobs_live_id_idx; Type: INDEX; Schema: weir; Owner: -
 --
 
@@ -1960,6 +2373,18 @@ CREATE INDEX nodes_heartbeat_at_idx ON weir.nodes USING btree (heartbeat_at);
 --
 
 COMMENT ON INDEX weir.nodes_heartbeat_at_idx IS 'Serves the rescuer (src/db/nodes.rs, delete_dead): nodes whose heartbeat is older than the dead-after interval.';
+
+--
+-- Name: queue_starts_queue_started_at_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX queue_starts_queue_started_at_idx ON weir.queue_starts USING btree (queue, started_at);
+
+--
+-- Name: INDEX queue_starts_queue_started_at_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.queue_starts_queue_started_at_idx IS 'Starts of one queue within its window (weir.claim, weir.explain_job).';
 
 --
 -- Name: jobs_finished_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -

@@ -188,6 +188,13 @@ pub struct Job {
     pub timeout_seconds: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_requested: Option<DateTime<Utc>>,
+    /// Groups jobs for the queue's `max_running_per_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_key: Option<String>,
+    /// What the enqueue answer warns about (e.g. no live worker serves the
+    /// kind); empty on reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// True for a valid queue name: 1 to 128 letters, digits, `_`, `.`, `:`
@@ -221,6 +228,9 @@ pub struct NewJob {
     pub max_attempts: Option<i32>,
     pub unique_key: Option<String>,
     pub timeout_seconds: Option<i32>,
+    /// Groups jobs for the queue's `max_running_per_key` (e.g. a customer
+    /// id).
+    pub concurrency_key: Option<String>,
 }
 
 impl NewJob {
@@ -260,6 +270,11 @@ impl NewJob {
 
     pub fn timeout_seconds(mut self, seconds: i32) -> Self {
         self.timeout_seconds = Some(seconds);
+        self
+    }
+
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.concurrency_key = Some(key.into());
         self
     }
 }

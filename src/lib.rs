@@ -10,6 +10,8 @@
 //! - [`job`]: domain types (ids, states, the job object); no SQL.
 //! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
 //! - [`backoff`]: retry delay policy.
+//! - [`flow`]: flow control: queue limits, the explanation of a waiting
+//!   job (domain types; the limits are enforced by the claim in SQL).
 //! - [`client`]: the one door to every job operation: enqueue (alone, in
 //!   your transaction, in batches, with an idempotency key), read, list,
 //!   wait and follow, cancel, retry, pause, resume, queue stats, workers.
@@ -77,6 +79,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod flow;
 pub mod follow;
 pub mod job;
 #[cfg(feature = "cli")]

@@ -36,6 +36,7 @@ const REQUEST_BODIES: &[&str] = &[
     "FailRequest",
     "SnoozeRequest",
     "ProgressRequest",
+    "QueueLimitsPatch",
 ];
 
 /// `spec` (poem-openapi's JSON) with what the server enforces added.

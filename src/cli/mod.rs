@@ -6,6 +6,7 @@ mod dev;
 mod enqueue;
 mod job;
 mod jobs;
+mod limits;
 mod private_db;
 mod queues;
 mod retry;
@@ -121,6 +122,12 @@ enum Command {
     #[command(after_help = "Example:\n  weir resume mail")]
     #[command(override_usage = "weir resume [OPTIONS] <QUEUE>")]
     Resume(queues::QueueArgs),
+    /// Set a queue's limits on every node: running jobs, per key, claims per period.
+    #[command(
+        after_help = "Examples:\n  weir queue-limits mail --max-running 5 --per-key 1\n  weir queue-limits api --rate 10/s\n  weir queue-limits mail --max-running none"
+    )]
+    #[command(override_usage = "weir queue-limits [OPTIONS] <QUEUE>")]
+    QueueLimits(limits::QueueLimitsArgs),
     /// Run the benchmark in a scratch database (created, migrated, dropped).
     #[command(
         after_help = "Examples:\n  cargo run --release -- bench\n  weir bench --scenario burn-down,latency --jobs 50000 --json"
@@ -189,6 +196,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Queues(args) => queues::list(args).await,
         Command::Pause(args) => queues::pause(args).await,
         Command::Resume(args) => queues::resume(args).await,
+        Command::QueueLimits(args) => limits::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -9,9 +9,12 @@
 //! - `coalesce.rs`: concurrent single enqueues grouped into one INSERT.
 //! - `worker_api.rs`: the worker API for workers in any language.
 //! - `idempotency.rs`: idempotency keys, their scope and fingerprint.
+//! - `flow.rs`: queue limits, "why isn't this job running?", and the
+//!   enqueue warning about kinds no live worker serves.
 
 mod coalesce;
 mod enqueue;
+mod flow;
 mod idempotency;
 mod ops;
 mod worker_api;
@@ -47,6 +50,8 @@ pub struct Client {
     grouped: Option<Arc<coalesce::Coalescer>>,
     /// Wakes [`Client::claim`]s that wait, started by the first of them.
     queue_signals: Arc<OnceCell<Arc<worker_api::QueueSignals>>>,
+    /// Queue and kind pairs a live worker served lately.
+    served: Arc<flow::ServedKinds>,
 }
 
 /// What [`Client::wait`] needs: the [`Followers`] of this client, started
@@ -81,6 +86,7 @@ impl Client {
             waits: Waits::new(SAFETY_RECHECK),
             grouped: None,
             queue_signals: Arc::new(OnceCell::new()),
+            served: Arc::default(),
         }
     }
 
