@@ -2,6 +2,10 @@
 //! drains them. Jobs/s from the first handler start to the moment the
 //! last completion is committed (durable) and visible; WAL bytes and
 //! commits per job; the process's peak resident memory while it ran.
+//!
+//! The per-key scenario is the same drain with every job keyed (100 keys
+//! in turn) and the queue limited to one running job per key: the
+//! serialised claim path of flow control, with its fairness across keys.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,11 +20,32 @@ use crate::db;
 use crate::error::{Error, Result};
 use crate::worker::{Registry, Worker};
 
+/// Keys of the per-key scenario.
+pub const PER_KEY_KEYS: i64 = 100;
+
 pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
+    drain(scratch, o, false).await
+}
+
+/// The per-key scenario: [`PER_KEY_KEYS`] keys at `max_running_per_key = 1`.
+pub async fn run_per_key(scratch: &Scratch, o: &Options) -> Result<Section> {
+    drain(scratch, o, true).await
+}
+
+async fn drain(scratch: &Scratch, o: &Options, per_key: bool) -> Result<Section> {
     let mut conn = scratch.connect().await?;
     db::bench::reset_jobs(&mut conn).await?;
     let t = Instant::now();
-    db::bench::insert_backlog(&mut conn, KIND, QUEUE, o.jobs).await?;
+    if per_key {
+        db::bench::insert_keyed_backlog(&mut conn, KIND, QUEUE, o.jobs, PER_KEY_KEYS).await?;
+    } else {
+        db::bench::insert_backlog(&mut conn, KIND, QUEUE, o.jobs).await?;
+    }
+    let limits = crate::flow::QueueLimits {
+        max_running_per_key: per_key.then_some(1),
+        ..Default::default()
+    };
+    db::queues::set_limits(&mut conn, QUEUE, &limits).await?;
     let insert_secs = t.elapsed().as_secs_f64();
     db::bench::vacuum_analyze_live(&mut conn).await?;
 
@@ -91,27 +116,35 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     let wal_per_job = (wal_after - wal_before) as f64 / n as f64;
     let commits_per_job = (commits_after - commits_before) as f64 / n as f64;
     let hwm_kb = proc_status_kb("VmHWM").unwrap_or(0);
+    let mut rows = vec![("jobs (succeeded)".into(), format!("{n} ({succeeded})"))];
+    if per_key {
+        rows.push((
+            "keys".into(),
+            format!("{PER_KEY_KEYS}, max_running_per_key = 1"),
+        ));
+    }
+    rows.extend([
+        ("bulk insert".into(), format!("{insert_secs:.2} s")),
+        ("bulk insert".into(), format!("{insert_secs:.2} s")),
+        ("jobs/s".into(), format!("{rate:.0}")),
+        (
+            "drain time".into(),
+            format!("{secs:.2} s (startup {startup_ms:.0} ms before)"),
+        ),
+        ("WAL bytes/job".into(), format!("{wal_per_job:.0}")),
+        ("commits/job".into(), format!("{commits_per_job:.4}")),
+        (
+            "worker peak RSS".into(),
+            format!(
+                "{:.1} MB sampled (process VmHWM {:.1} MB)",
+                peak_rss_kb as f64 / 1024.0,
+                hwm_kb as f64 / 1024.0
+            ),
+        ),
+    ]);
     Ok(Section {
-        key: "burn_down",
-        rows: vec![
-            ("jobs (succeeded)".into(), format!("{n} ({succeeded})")),
-            ("bulk insert".into(), format!("{insert_secs:.2} s")),
-            ("jobs/s".into(), format!("{rate:.0}")),
-            (
-                "drain time".into(),
-                format!("{secs:.2} s (startup {startup_ms:.0} ms before)"),
-            ),
-            ("WAL bytes/job".into(), format!("{wal_per_job:.0}")),
-            ("commits/job".into(), format!("{commits_per_job:.4}")),
-            (
-                "worker peak RSS".into(),
-                format!(
-                    "{:.1} MB sampled (process VmHWM {:.1} MB)",
-                    peak_rss_kb as f64 / 1024.0,
-                    hwm_kb as f64 / 1024.0
-                ),
-            ),
-        ],
+        key: if per_key { "per_key" } else { "burn_down" },
+        rows,
         json: json!({
             "jobs": n,
             "succeeded": succeeded,

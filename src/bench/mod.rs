@@ -9,6 +9,8 @@
 //!   table: what this machine can do right now;
 //! - [`burn_down`]: one real [`crate::Worker`] with a no-op task drains a
 //!   backlog of N jobs; jobs/s, WAL bytes and commits per job, peak RSS;
+//!   `per-key` is the same drain with 100 concurrency keys at
+//!   `max_running_per_key = 1` (the limited claim path);
 //! - [`latency`]: an idle worker, single committed `weir.enqueue` calls
 //!   ~20 ms apart; enqueue-to-start and enqueue-to-finished, with NOTIFY
 //!   and poll-only;
@@ -57,6 +59,7 @@ pub const KIND: &str = "bench.noop";
 pub enum Scenario {
     Ceiling,
     BurnDown,
+    PerKey,
     Latency,
     Enqueue,
     Http,
@@ -65,9 +68,10 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Ceiling,
         Scenario::BurnDown,
+        Scenario::PerKey,
         Scenario::External,
         Scenario::Latency,
         Scenario::Enqueue,
@@ -78,6 +82,7 @@ impl Scenario {
         match self {
             Scenario::Ceiling => "ceiling",
             Scenario::BurnDown => "burn-down",
+            Scenario::PerKey => "per-key",
             Scenario::Latency => "latency",
             Scenario::Enqueue => "enqueue",
             Scenario::Http => "http",
@@ -95,7 +100,7 @@ impl FromStr for Scenario {
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown scenario {s:?}: use ceiling, burn-down, external, latency, enqueue, http or all"
+                    "unknown scenario {s:?}: use ceiling, burn-down, per-key, external, latency, enqueue, http or all"
                 ))
             })
     }
@@ -411,6 +416,7 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
         let section = match s {
             Scenario::Ceiling => ceiling::run(scratch, o).await?,
             Scenario::BurnDown => burn_down::run(scratch, o).await?,
+            Scenario::PerKey => burn_down::run_per_key(scratch, o).await?,
             Scenario::Latency => latency::run(scratch, o).await?,
             Scenario::Enqueue => enqueue::run(scratch, o).await?,
             Scenario::Http => http::run(scratch, o).await?,

@@ -19,7 +19,7 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432"
     )]
     pub database_url: String,
-    /// Scenarios to run, comma-separated: ceiling, burn-down, external, latency,
+    /// Scenarios to run, comma-separated: ceiling, burn-down, per-key, external, latency,
     /// enqueue, http, or all.
     #[arg(long, default_value = "all")]
     pub scenario: String,
