@@ -307,12 +307,16 @@ BEGIN
             WHERE keys.k IS NOT NULL
             UNION ALL
             -- Jobs without a key are not limited per key: each counts as
-            -- the first of its own.
-            (SELECT j.id, j.priority, 1, j.run_at FROM weir.jobs_live j
-             WHERE j.state = 'available' AND j.queue = claim.queue
-               AND j.concurrency_key IS NULL AND j.kind = ANY(claim.kinds)
-             ORDER BY j.priority DESC, j.run_at, j.id
-             LIMIT budget)
+            -- the first of its own. They are looked for among the first
+            -- 1000 available jobs of the queue in line only: no index
+            -- holds them apart, and a walk past every keyed job on each
+            -- claim would cost as much as the backlog.
+            SELECT f.id, f.priority, 1, f.run_at FROM (
+                SELECT j.id, j.priority, j.run_at, j.concurrency_key FROM weir.jobs_live j
+                WHERE j.state = 'available' AND j.queue = claim.queue AND j.kind = ANY(claim.kinds)
+                ORDER BY j.priority DESC, j.run_at, j.id
+                LIMIT 1000) f
+            WHERE f.concurrency_key IS NULL
         )
         SELECT array_agg(c.id) INTO picked FROM (
             SELECT j.id FROM weir.jobs_live j

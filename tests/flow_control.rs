@@ -381,3 +381,22 @@ async fn bad_limits_are_refused_in_sql(pool: PgPool) {
         .unwrap();
     assert_eq!(rows, 0);
 }
+
+/// In a per-key queue, jobs without a key are not limited per key.
+#[sqlx::test]
+async fn jobs_without_a_key_are_not_limited_per_key(pool: PgPool) {
+    let client = Client::new(pool.clone());
+    let limits = QueueLimits {
+        max_running_per_key: Some(1),
+        ..QueueLimits::default()
+    };
+    client.set_queue_limits("mixed", &limits).await.unwrap();
+    enqueue(&pool, "mixed", 6, |i| (i < 3).then(|| "A".to_string())).await;
+    let node = NodeId(uuid::Uuid::new_v4());
+    let kinds = vec!["test.record".to_string()];
+    let claimed = weir::db::jobs::claim_available(&pool, "mixed", &kinds, &[60], 10, node)
+        .await
+        .unwrap();
+    // One of key A, and the three without a key.
+    assert_eq!(claimed.len(), 4);
+}
