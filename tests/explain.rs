@@ -261,4 +261,17 @@ async fn an_enqueue_of_an_unserved_kind_carries_a_warning(pool: PgPool) {
     let resp = post("demo.process_item").await;
     resp.assert_status(StatusCode::CREATED);
     assert!(body_json(resp).await.get("warnings").is_none());
+    // The key travels on the REST path too, single and batched.
+    let resp = cli
+        .post("/v1/jobs")
+        .body_json(&json!({"kind": "demo.process_item", "concurrency_key": "c-1"}))
+        .send()
+        .await;
+    assert_eq!(body_json(resp).await["concurrency_key"], "c-1");
+    let resp = cli
+        .post("/v1/jobs/batch")
+        .body_json(&json!({"jobs": [{"kind": "demo.process_item", "concurrency_key": "c-2"}]}))
+        .send()
+        .await;
+    assert_eq!(body_json(resp).await["jobs"][0]["concurrency_key"], "c-2");
 }
