@@ -15,10 +15,14 @@ use sqlx::postgres::PgPoolOptions;
 use weir::flow::{QueueLimits, RateLimit};
 use weir::{Client, NewJob, NodeId};
 
+/// The tests that start several worker nodes take turns: each node holds
+/// several connections, and the server's are shared with every other test.
+static NODES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A pool of its own for each worker node, as separate processes would have.
 async fn own_pool(pool: &PgPool) -> PgPool {
     PgPoolOptions::new()
-        .max_connections(8)
+        .max_connections(5)
         .connect_with(pool.connect_options().as_ref().clone())
         .await
         .unwrap()
@@ -114,6 +118,7 @@ async fn all_finished(pool: &PgPool, queue: &str) {
 /// more than `max_running` jobs of the queue at once.
 #[sqlx::test]
 async fn max_running_holds_across_nodes_and_external_workers(pool: PgPool) {
+    let _turn = NODES.lock().await;
     let client = Client::new(pool.clone());
     client
         .set_queue_limits(
@@ -157,6 +162,7 @@ async fn max_running_holds_across_nodes_and_external_workers(pool: PgPool) {
 /// Per key: never more than `max_running_per_key` of one key at once.
 #[sqlx::test]
 async fn max_running_per_key_holds_across_nodes(pool: PgPool) {
+    let _turn = NODES.lock().await;
     let client = Client::new(pool.clone());
     client
         .set_queue_limits(
@@ -203,6 +209,7 @@ async fn max_running_per_key_holds_across_nodes(pool: PgPool) {
 /// `started_at`), with two nodes claiming.
 #[sqlx::test]
 async fn rate_limit_holds_over_every_window(pool: PgPool) {
+    let _turn = NODES.lock().await;
     let client = Client::new(pool.clone());
     let rate = RateLimit {
         limit: 4,
