@@ -125,7 +125,6 @@ async fn drain(scratch: &Scratch, o: &Options, per_key: bool) -> Result<Section>
     }
     rows.extend([
         ("bulk insert".into(), format!("{insert_secs:.2} s")),
-        ("bulk insert".into(), format!("{insert_secs:.2} s")),
         ("jobs/s".into(), format!("{rate:.0}")),
         (
             "drain time".into(),
