@@ -41,6 +41,19 @@ CREATE DOMAIN weir.job_args AS jsonb
 COMMENT ON DOMAIN weir.job_args IS 'weir.jobs.args: a JSON object (jobs_args_is_object).';
 
 --
+-- Name: job_concurrency_key; Type: DOMAIN; Schema: weir; Owner: -
+--
+
+CREATE DOMAIN weir.job_concurrency_key AS text
+	CONSTRAINT jobs_concurrency_key_valid CHECK (((length(VALUE) >= 1) AND (length(VALUE) <= 255)));
+
+--
+-- Name: DOMAIN job_concurrency_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON DOMAIN weir.job_concurrency_key IS 'weir.jobs.concurrency_key: 1 to 255 characters (jobs_concurrency_key_valid).';
+
+--
 -- Name: job_errors; Type: DOMAIN; Schema: weir; Owner: -
 --
 
@@ -174,36 +187,173 @@ BEGIN
         PERFORM weir.unknown_node(claim.node);
     END IF;
     RETURN QUERY
-    WITH picked AS MATERIALIZED (
-        SELECT j.id
-        FROM weir.jobs_live j
-        WHERE j.state = 'available'
-          AND j.queue = claim.queue
-          AND j.kind = ANY(claim.kinds)
-          AND NOT EXISTS (SELECT 1 FROM weir.queues q WHERE q.name = claim.queue AND q.paused)
-        ORDER BY j.priority DESC, j.run_at, j.id
-        LIMIT claim.max
-        FOR UPDATE SKIP LOCKED
-    )
-    UPDATE weir.jobs_live j
-    SET state = 'running',
-        attempt = j.attempt + 1,
-        max_attempts = greatest(j.max_attempts, j.attempt + 1),
-        claim_token = gen_random_uuid(),
-        node_id = claim.node,
-        started_at = now(),
-        deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, 1800)),
-        progress = NULL
-    FROM picked
-    WHERE j.id = picked.id
-    RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.claim_token, j.deadline, '[]'::jsonb;
+    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline, '[]'::jsonb
+    FROM weir.claim(claim.node, claim.queue, claim.kinds,
+                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c;
 END $$;
 
 --
 -- Name: FUNCTION claim(node uuid, queue text, kinds text[], max integer); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+
+--
+-- Name: claim(uuid, text, text[], integer[], integer); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], timeouts integer[], max integer) RETURNS TABLE(id uuid, kind text, args jsonb, attempt integer, max_attempts integer, claim_token uuid, timeout_seconds integer, deadline timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    lim record;
+    budget integer := claim.max;
+    picked uuid[];
+    n integer;
+    -- The start of the attempts of a limited queue: read after the lock,
+    -- so that starts are recorded in the order the claims ran.
+    started timestamptz;
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(2003134834, weir.queue_lock_key(claim.queue, 'limits'));
+    SELECT q.paused, q.max_running, q.max_running_per_key, q.rate_limit, q.rate_period INTO lim
+    FROM weir.queues q WHERE q.name = claim.queue;
+    IF lim.paused THEN
+        RETURN;
+    END IF;
+
+    IF lim.max_running IS NULL AND lim.max_running_per_key IS NULL AND lim.rate_limit IS NULL THEN
+        RETURN QUERY
+        WITH p AS MATERIALIZED (
+            SELECT j.id
+            FROM weir.jobs_live j
+            WHERE j.state = 'available'
+              AND j.queue = claim.queue
+              AND j.kind = ANY(claim.kinds)
+            ORDER BY j.priority DESC, j.run_at, j.id
+            LIMIT claim.max
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE weir.jobs_live j
+        SET state = 'running',
+            attempt = j.attempt + 1,
+            max_attempts = greatest(j.max_attempts, j.attempt + 1),
+            claim_token = gen_random_uuid(),
+            node_id = claim.node,
+            started_at = now(),
+            deadline = now() + make_interval(secs => coalesce(j.timeout_seconds, t.timeout_s)),
+            progress = NULL
+        FROM p, unnest(claim.kinds, claim.timeouts) AS t(kind, timeout_s)
+        WHERE j.id = p.id AND t.kind = j.kind
+        RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.max_attempts,
+                  j.claim_token, coalesce(j.timeout_seconds, t.timeout_s), j.deadline;
+        RETURN;
+    END IF;
+
+    PERFORM pg_advisory_xact_lock(2003134834, weir.queue_lock_key(claim.queue, 'claim'));
+    started := clock_timestamp();
+    IF lim.max_running IS NOT NULL THEN
+        SELECT lim.max_running - count(*) INTO n
+        FROM weir.jobs_live j WHERE j.state = 'running' AND j.queue = claim.queue;
+        budget := least(budget, n);
+    END IF;
+    IF lim.rate_limit IS NOT NULL THEN
+        DELETE FROM weir.queue_starts s
+        WHERE s.queue = claim.queue AND s.started_at <= started - lim.rate_period;
+        SELECT lim.rate_limit - count(*) INTO n
+        FROM weir.queue_starts s WHERE s.queue = claim.queue;
+        budget := least(budget, n);
+    END IF;
+    IF budget <= 0 THEN
+        RETURN;
+    END IF;
+
+    IF lim.max_running_per_key IS NULL THEN
+        SELECT array_agg(c.id) INTO picked FROM (
+            SELECT j.id FROM weir.jobs_live j
+            WHERE j.state = 'available' AND j.queue = claim.queue AND j.kind = ANY(claim.kinds)
+            ORDER BY j.priority DESC, j.run_at, j.id
+            LIMIT budget
+            FOR UPDATE SKIP LOCKED) c;
+    ELSE
+        WITH RECURSIVE keys AS (
+            (SELECT j.concurrency_key::text AS k FROM weir.jobs_live j
+             WHERE j.state = 'available' AND j.queue = claim.queue AND j.concurrency_key IS NOT NULL
+             ORDER BY j.concurrency_key LIMIT 1)
+            UNION ALL
+            SELECT (SELECT j.concurrency_key::text FROM weir.jobs_live j
+                    WHERE j.state = 'available' AND j.queue = claim.queue
+                      AND j.concurrency_key IS NOT NULL AND j.concurrency_key > keys.k
+                    ORDER BY j.concurrency_key LIMIT 1)
+            FROM keys WHERE keys.k IS NOT NULL
+        ), running AS (
+            SELECT j.concurrency_key::text AS k, count(*) AS n FROM weir.jobs_live j
+            WHERE j.state = 'running' AND j.queue = claim.queue AND j.concurrency_key IS NOT NULL
+            GROUP BY 1
+        ), candidates AS (
+            SELECT c.id, c.priority, c.rank, c.run_at
+            FROM keys
+            LEFT JOIN running r ON r.k = keys.k
+            CROSS JOIN LATERAL (
+                SELECT j.id, j.priority, j.run_at,
+                       row_number() OVER (ORDER BY j.priority DESC, j.run_at, j.id) AS rank
+                FROM weir.jobs_live j
+                WHERE j.state = 'available' AND j.queue = claim.queue
+                  AND j.concurrency_key = keys.k AND j.kind = ANY(claim.kinds)
+                ORDER BY j.priority DESC, j.run_at, j.id
+                LIMIT greatest(0, least(budget, lim.max_running_per_key - coalesce(r.n, 0)))
+            ) c
+            WHERE keys.k IS NOT NULL
+            UNION ALL
+            -- Jobs without a key are not limited per key: each counts as
+            -- the first of its own. They are looked for among the first
+            -- 1000 available jobs of the queue in line only: no index
+            -- holds them apart, and a walk past every keyed job on each
+            -- claim would cost as much as the backlog.
+            SELECT f.id, f.priority, 1, f.run_at FROM (
+                SELECT j.id, j.priority, j.run_at, j.concurrency_key FROM weir.jobs_live j
+                WHERE j.state = 'available' AND j.queue = claim.queue AND j.kind = ANY(claim.kinds)
+                ORDER BY j.priority DESC, j.run_at, j.id
+                LIMIT 1000) f
+            WHERE f.concurrency_key IS NULL
+        )
+        SELECT array_agg(c.id) INTO picked FROM (
+            SELECT j.id FROM weir.jobs_live j
+            WHERE j.id IN (SELECT c.id FROM candidates c
+                           ORDER BY c.priority DESC, c.rank, c.run_at, c.id LIMIT budget)
+              AND j.state = 'available'
+            FOR UPDATE SKIP LOCKED) c;
+    END IF;
+    IF picked IS NULL THEN
+        RETURN;
+    END IF;
+
+    IF lim.rate_limit IS NOT NULL THEN
+        INSERT INTO weir.queue_starts (queue, started_at)
+        SELECT claim.queue, started FROM unnest(picked);
+    END IF;
+    RETURN QUERY
+    UPDATE weir.jobs_live j
+    SET state = 'running',
+        attempt = j.attempt + 1,
+        max_attempts = greatest(j.max_attempts, j.attempt + 1),
+        claim_token = gen_random_uuid(),
+        node_id = claim.node,
+        started_at = started,
+        deadline = started + make_interval(secs => coalesce(j.timeout_seconds, t.timeout_s)),
+        progress = NULL
+    FROM unnest(claim.kinds, claim.timeouts) AS t(kind, timeout_s)
+    WHERE j.id = ANY(picked) AND j.state = 'available' AND t.kind = j.kind
+    RETURNING j.id, j.kind::text, j.args::jsonb, j.attempt, j.max_attempts,
+              j.claim_token, coalesce(j.timeout_seconds, t.timeout_s), j.deadline;
+END $$;
+
+--
+-- Name: FUNCTION claim(node uuid, queue text, kinds text[], timeouts integer[], max integer); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], timeouts integer[], max integer) IS 'The claim of the built-in worker (and behind weir.claim(node, queue, kinds, max)): no heartbeat, per-kind default timeouts; up to max available jobs of queue whose kind is in kinds (timeouts[i]: default timeout of kinds[i]), within the queue''s limits, unless paused. Each becomes running with attempt + 1, a fresh claim_token and a deadline.';
 
 --
 -- Name: complete_job(uuid, uuid, jsonb); Type: FUNCTION; Schema: weir; Owner: -
@@ -320,31 +470,10 @@ $$;
 COMMENT ON FUNCTION weir.default_max_attempts() IS 'Default max_attempts of a new job: the setting weir.default_max_attempts, else 20.';
 
 --
--- Name: delete_schedule(text); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.delete_schedule(name text) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
-    AS $$
-BEGIN
-    DELETE FROM weir.schedules s WHERE s.name = delete_schedule.name;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'schedule % not found', quote_literal(coalesce(name, '')) USING ERRCODE = 'no_data_found';
-    END IF;
-END $$;
-
---
--- Name: FUNCTION delete_schedule(name text); Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON FUNCTION weir.delete_schedule(name text) IS 'Deletes a schedule (jobs it already enqueued stay). Raises no_data_found when there is none of that name.';
-
---
--- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.enqueue(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer) RETURNS uuid
+CREATE FUNCTION weir.enqueue(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, concurrency_key text DEFAULT NULL::text) RETURNS uuid
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -353,16 +482,18 @@ DECLARE
 BEGIN
     IF enqueue.unique_key IS NOT NULL THEN
         RETURN (weir.insert_job(kind, args, queue, priority, run_at, max_attempts,
-                                unique_key, timeout_seconds)).job_id;
+                                unique_key, timeout_seconds, concurrency_key)).job_id;
     END IF;
-    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts, timeout_seconds)
+    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
+                                     concurrency_key)
     VALUES (enqueue.kind,
             coalesce(enqueue.args, '{}'),
             coalesce(enqueue.queue, 'default'),
             coalesce(enqueue.priority, 0),
             coalesce(enqueue.run_at, now()),
             coalesce(enqueue.max_attempts, weir.default_max_attempts()),
-            enqueue.timeout_seconds)
+            enqueue.timeout_seconds,
+            enqueue.concurrency_key)
     RETURNING j.id,
               (SELECT w.queue FROM weir.wakeups w
                WHERE w.armed
@@ -376,10 +507,10 @@ BEGIN
 END $_$;
 
 --
--- Name: FUNCTION enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint).';
+COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. concurrency_key groups jobs for the queue''s max_running_per_key. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint, concurrency_key => ''customer:42'').';
 
 --
 -- Name: ensure_finished_partitions(date, integer); Type: FUNCTION; Schema: weir; Owner: -
@@ -420,6 +551,94 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.ensure_finished_partitions(from_day date, days integer) IS 'Creates missing day partitions of weir.jobs_finished for [from_day, from_day + days), owned like weir.jobs_finished. Runs as its owner. Run by migrate, by the maintenance leader, and by a worker whose completion found no partition.';
+
+--
+-- Name: explain_job(uuid); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.explain_job(job_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+DECLARE
+    j record;
+    lim record;
+    n bigint;
+    oldest timestamptz;
+BEGIN
+    SELECT x.id, x.state, x.queue, x.kind::text AS kind, x.priority, x.run_at,
+           x.concurrency_key::text AS concurrency_key, x.node_id, x.started_at, x.deadline,
+           x.finished_at
+    INTO j FROM weir.jobs x WHERE x.id = explain_job.job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'job % not found', job_id USING ERRCODE = 'no_data_found';
+    END IF;
+    CASE j.state
+    WHEN 'succeeded', 'failed', 'cancelled' THEN
+        RETURN jsonb_build_object('reason', j.state, 'state', j.state, 'finished_at', j.finished_at);
+    WHEN 'running' THEN
+        RETURN jsonb_build_object('reason', 'running', 'state', j.state, 'node_id', j.node_id,
+                                  'started_at', j.started_at, 'deadline', j.deadline);
+    WHEN 'scheduled' THEN
+        RETURN jsonb_build_object('reason', 'scheduled', 'state', j.state, 'until', j.run_at);
+    WHEN 'retryable' THEN
+        RETURN jsonb_build_object('reason', 'retry_backoff', 'state', j.state, 'until', j.run_at);
+    WHEN 'pending' THEN
+        -- Jobs enter pending only through dependencies (workflows).
+        RETURN jsonb_build_object('reason', 'waiting_on_dependencies', 'state', j.state);
+    ELSE
+        NULL;
+    END CASE;
+
+    SELECT q.paused, q.max_running, q.max_running_per_key, q.rate_limit, q.rate_period INTO lim
+    FROM weir.queues q WHERE q.name = j.queue;
+    IF lim.paused THEN
+        RETURN jsonb_build_object('reason', 'queue_paused', 'state', j.state, 'queue', j.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM weir.nodes nd
+                   WHERE nd.heartbeat_at > now() - interval '30 seconds'
+                     AND nd.queues ? j.queue AND j.kind = ANY(nd.kinds)) THEN
+        RETURN jsonb_build_object('reason', 'no_worker_for_kind', 'state', j.state,
+                                  'queue', j.queue, 'kind', j.kind);
+    END IF;
+    IF lim.max_running IS NOT NULL THEN
+        SELECT count(*) INTO n FROM weir.jobs_live x WHERE x.state = 'running' AND x.queue = j.queue;
+        IF n >= lim.max_running THEN
+            RETURN jsonb_build_object('reason', 'queue_concurrency_limit', 'state', j.state,
+                                      'queue', j.queue, 'running', n, 'max', lim.max_running);
+        END IF;
+    END IF;
+    IF lim.max_running_per_key IS NOT NULL AND j.concurrency_key IS NOT NULL THEN
+        SELECT count(*) INTO n FROM weir.jobs_live x
+        WHERE x.state = 'running' AND x.queue = j.queue AND x.concurrency_key = j.concurrency_key;
+        IF n >= lim.max_running_per_key THEN
+            RETURN jsonb_build_object('reason', 'key_concurrency_limit', 'state', j.state,
+                                      'queue', j.queue, 'key', j.concurrency_key,
+                                      'running', n, 'max', lim.max_running_per_key);
+        END IF;
+    END IF;
+    IF lim.rate_limit IS NOT NULL THEN
+        SELECT count(*), min(s.started_at) INTO n, oldest FROM weir.queue_starts s
+        WHERE s.queue = j.queue AND s.started_at > clock_timestamp() - lim.rate_period;
+        IF n >= lim.rate_limit THEN
+            RETURN jsonb_build_object('reason', 'rate_limited', 'state', j.state, 'queue', j.queue,
+                                      'until', oldest + lim.rate_period,
+                                      'started', n, 'max', lim.rate_limit);
+        END IF;
+    END IF;
+    SELECT count(*) INTO n FROM weir.jobs_live x
+    WHERE x.state = 'available' AND x.queue = j.queue
+      AND (x.priority > j.priority
+           OR (x.priority = j.priority AND (x.run_at, x.id) < (j.run_at, j.id)));
+    RETURN jsonb_build_object('reason', 'queued_behind', 'state', j.state, 'queue', j.queue,
+                              'ahead', n);
+END $$;
+
+--
+-- Name: FUNCTION explain_job(job_id uuid); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.explain_job(job_id uuid) IS 'Why a job is not running (yet): {"reason": ..., "state": ...} and the reason''s details. Reasons: scheduled (until), retry_backoff (until), waiting_on_dependencies, queue_paused, no_worker_for_kind (queue, kind), queue_concurrency_limit (running, max), key_concurrency_limit (key, running, max), rate_limited (until, started, max), queued_behind (ahead: available jobs of higher or equal priority before it), running (node_id, started_at, deadline), or the terminal state (finished_at). Raises P0002 for an unknown id.';
 
 --
 -- Name: fail_job(uuid, uuid, text, boolean); Type: FUNCTION; Schema: weir; Owner: -
@@ -531,7 +750,7 @@ DECLARE
     -- The columns an enqueue sets; every other column takes its default.
     producer_columns constant text[] := ARRAY[
         'id', 'kind', 'queue', 'args', 'priority', 'run_at', 'max_attempts',
-        'timeout_seconds', 'unique_key', 'concurrency_key', 'traceparent'];
+        'timeout_seconds', 'unique_key', 'concurrency_key'];
     -- The columns a worker writes about the attempts it runs (and the
     -- maintenance services about attempts they stage or rescue); never
     -- what the job is (kind, args, queue, priority, ...).
@@ -612,10 +831,6 @@ BEGIN
     IF 'weir_app' = ANY (present) THEN
         EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
-        -- The scheduler advances next_run_at and records errors itself.
-        IF to_regclass('weir.schedules') IS NOT NULL THEN
-            EXECUTE 'GRANT SELECT, UPDATE ON weir.schedules TO weir_app';
-        END IF;
         IF migrations IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
         END IF;
@@ -670,14 +885,14 @@ COMMENT ON FUNCTION weir.heartbeat(node uuid) IS 'Stamps the node''s heartbeat (
 -- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, traceparent text DEFAULT NULL::text, OUT job_id uuid, OUT created boolean) RETURNS record
+CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, concurrency_key text DEFAULT NULL::text, OUT job_id uuid, OUT created boolean) RETURNS record
     LANGUAGE plpgsql
     AS $$
 BEGIN
     created := true;
-    IF insert_job.unique_key IS NULL AND insert_job.traceparent IS NULL THEN
+    IF insert_job.unique_key IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
-                               NULL, timeout_seconds);
+                               NULL, timeout_seconds, concurrency_key);
         RETURN;
     END IF;
     LOOP
@@ -688,7 +903,7 @@ BEGIN
         END IF;
         BEGIN
             INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
-                                   timeout_seconds, traceparent)
+                                   timeout_seconds, concurrency_key)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -697,23 +912,22 @@ BEGIN
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
                     insert_job.timeout_seconds,
-                    insert_job.traceparent)
+                    insert_job.concurrency_key)
             RETURNING id INTO job_id;
             RETURN;
         EXCEPTION WHEN unique_violation THEN
-            -- A live job with this key committed after our look-up (the
-            -- partial unique index is the only unique index a new job can
-            -- hit): loop and return that one.
+            -- A live job with this key committed after our look-up: loop
+            -- and return that one.
             NULL;
         END;
     END LOOP;
 END $$;
 
 --
--- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, traceparent text, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, traceparent text, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
 
 --
 -- Name: jobs_mark_scheduled(); Type: FUNCTION; Schema: weir; Owner: -
@@ -837,6 +1051,22 @@ $$;
 --
 
 COMMENT ON FUNCTION weir.pause_queue(queue text) IS 'Stops claiming from a queue on every node (running jobs go on). Idempotent.';
+
+--
+-- Name: queue_lock_key(text, text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.queue_lock_key(queue text, purpose text) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT hashtext(purpose || ':' || queue)
+$$;
+
+--
+-- Name: FUNCTION queue_lock_key(queue text, purpose text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.queue_lock_key(queue text, purpose text) IS 'Advisory lock key (second half; the first is 2003134834) of a queue for a purpose: limits (taken by every claim) or claim (serialises the claims of a limited queue).';
 
 --
 -- Name: queues_wake_on_unpause(); Type: FUNCTION; Schema: weir; Owner: -
@@ -994,211 +1224,58 @@ END $$;
 
 COMMENT ON FUNCTION weir.retry_job(job_id uuid) IS 'Sends a failed or cancelled job back to available (errors kept, result cleared). Raises P0002 for an unknown id, 55000 for other states.';
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 --
--- Name: schedules; Type: TABLE; Schema: weir; Owner: -
+-- Name: set_queue_limits(text, integer, integer, integer, interval); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE TABLE weir.schedules (
-    name text NOT NULL,
-    cron text NOT NULL,
-    timezone text DEFAULT 'UTC'::text NOT NULL,
-    kind weir.job_kind NOT NULL,
-    args weir.job_args DEFAULT '{}'::jsonb NOT NULL,
-    queue text DEFAULT 'default'::text NOT NULL,
-    priority smallint DEFAULT 0 NOT NULL,
-    max_attempts integer,
-    timeout_seconds weir.job_timeout_seconds,
-    paused boolean DEFAULT false NOT NULL,
-    catch_up text DEFAULT 'latest'::text NOT NULL,
-    next_run_at timestamp with time zone,
-    last_enqueued_at timestamp with time zone,
-    last_job_id uuid,
-    error text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT schedules_catch_up_valid CHECK ((catch_up = ANY (ARRAY['latest'::text, 'none'::text]))),
-    CONSTRAINT schedules_max_attempts_positive CHECK (((max_attempts IS NULL) OR (max_attempts >= 1))),
-    CONSTRAINT schedules_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128))),
-    CONSTRAINT schedules_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128)))
-);
-
---
--- Name: TABLE schedules; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON TABLE weir.schedules IS 'Cron schedules: each tick enqueues one job (unique_key schedule:<name>:<tick>). Write with weir.set_schedule / weir.delete_schedule.';
-
---
--- Name: COLUMN schedules.name; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.name IS 'The key: 1 to 128 letters, digits, _ . : - (part of every tick''s unique_key).';
-
---
--- Name: COLUMN schedules.cron; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.cron IS '5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first).';
-
---
--- Name: COLUMN schedules.timezone; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.timezone IS 'IANA time zone the cron expression is read in; daylight saving time follows the cron library (a time skipped by spring forward runs right after the gap, a time repeated by fall back runs once).';
-
---
--- Name: COLUMN schedules.kind; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.kind IS 'Kind of the job each tick enqueues.';
-
---
--- Name: COLUMN schedules.args; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.args IS 'Args of the job each tick enqueues: a JSON object.';
-
---
--- Name: COLUMN schedules.queue; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.queue IS 'Queue of the job each tick enqueues.';
-
---
--- Name: COLUMN schedules.priority; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.priority IS 'Priority of the job each tick enqueues.';
-
---
--- Name: COLUMN schedules.max_attempts; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.max_attempts IS 'max_attempts of each job; NULL: the default.';
-
---
--- Name: COLUMN schedules.timeout_seconds; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.timeout_seconds IS 'timeout_seconds of each job; NULL: the task''s or the worker''s default.';
-
---
--- Name: COLUMN schedules.paused; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.paused IS 'A paused schedule enqueues nothing; resuming it starts from the next tick.';
-
---
--- Name: COLUMN schedules.catch_up; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.catch_up IS 'Ticks missed while no scheduler ran: latest (enqueue the latest of them) or none.';
-
---
--- Name: COLUMN schedules.next_run_at; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.next_run_at IS 'The next tick; NULL until the scheduler has read a new or changed expression (or when error says it cannot).';
-
---
--- Name: COLUMN schedules.last_enqueued_at; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.last_enqueued_at IS 'When the scheduler last enqueued a tick of this schedule.';
-
---
--- Name: COLUMN schedules.last_job_id; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.last_job_id IS 'The job the last enqueued tick made.';
-
---
--- Name: COLUMN schedules.error; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.error IS 'Why the scheduler cannot compute the next tick (a cron expression or time zone the cron library refuses); cleared by weir.set_schedule.';
-
---
--- Name: COLUMN schedules.created_at; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.created_at IS 'When the schedule was first set.';
-
---
--- Name: COLUMN schedules.updated_at; Type: COMMENT; Schema: weir; Owner: -
---
-
-COMMENT ON COLUMN weir.schedules.updated_at IS 'When the schedule was last set.';
-
---
--- Name: set_schedule(text, text, text, jsonb, text, smallint, integer, integer, text, boolean, text); Type: FUNCTION; Schema: weir; Owner: -
---
-
-CREATE FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, max_attempts integer DEFAULT NULL::integer, timeout_seconds integer DEFAULT NULL::integer, timezone text DEFAULT 'UTC'::text, paused boolean DEFAULT false, catch_up text DEFAULT 'latest'::text) RETURNS SETOF weir.schedules
+CREATE FUNCTION weir.set_queue_limits(queue text, max_running integer DEFAULT NULL::integer, max_running_per_key integer DEFAULT NULL::integer, rate_limit integer DEFAULT NULL::integer, rate_period interval DEFAULT NULL::interval) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $_$
-DECLARE
-    fields text[];
 BEGIN
-    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 128 THEN
-        RAISE EXCEPTION 'schedule name must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    fields := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');
-    IF btrim(coalesce(cron, '')) = '' OR array_length(fields, 1) NOT IN (5, 6) THEN
-        RAISE EXCEPTION 'cron must have 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), not %: %',
-            CASE WHEN btrim(coalesce(cron, '')) = '' THEN 0 ELSE array_length(fields, 1) END, quote_literal(coalesce(cron, ''))
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF EXISTS (SELECT 1 FROM unnest(fields) f WHERE f !~ '^[0-9A-Za-z*,/?#-]+$') THEN
-        RAISE EXCEPTION 'cron expression % has characters cron does not use (digits, names, * , - / ? # L W)',
-            quote_literal(cron) USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF timezone IS NULL OR NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = set_schedule.timezone) THEN
-        RAISE EXCEPTION 'unknown time zone %: use an IANA name such as Europe/Berlin or UTC',
-            quote_literal(coalesce(timezone, '')) USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    IF catch_up IS NULL OR catch_up NOT IN ('latest', 'none') THEN
-        RAISE EXCEPTION 'catch_up must be latest or none' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     IF queue IS NULL OR queue !~ '^[A-Za-z0-9_.:-]+$' OR length(queue) > 128 THEN
         RAISE EXCEPTION 'queue must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF max_attempts IS NOT NULL AND max_attempts < 1 THEN
-        RAISE EXCEPTION 'max_attempts must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    IF max_running < 1 OR max_running > 1000000 THEN
+        RAISE EXCEPTION 'max_running must be between 1 and 1000000 (NULL removes the limit)'
+            USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    RETURN QUERY
-    INSERT INTO weir.schedules AS s (name, cron, timezone, kind, args, queue, priority,
-                                     max_attempts, timeout_seconds, paused, catch_up)
-    VALUES (set_schedule.name, btrim(set_schedule.cron), set_schedule.timezone, set_schedule.kind,
-            coalesce(set_schedule.args, '{}'), set_schedule.queue, coalesce(set_schedule.priority, 0),
-            set_schedule.max_attempts, set_schedule.timeout_seconds, coalesce(set_schedule.paused, false),
-            set_schedule.catch_up)
-    ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE
-    SET cron = excluded.cron, timezone = excluded.timezone, kind = excluded.kind,
-        args = excluded.args, queue = excluded.queue, priority = excluded.priority,
-        max_attempts = excluded.max_attempts, timeout_seconds = excluded.timeout_seconds,
-        paused = excluded.paused, catch_up = excluded.catch_up, updated_at = now(),
-        next_run_at = CASE WHEN s.cron <> excluded.cron OR s.timezone <> excluded.timezone
-                                OR (s.paused AND NOT excluded.paused)
-                           THEN NULL ELSE s.next_run_at END,
-        error = CASE WHEN s.cron <> excluded.cron OR s.timezone <> excluded.timezone
-                     THEN NULL ELSE s.error END
-    RETURNING s.*;
-    PERFORM weir.notify_queues(ARRAY['$stager']);
+    IF max_running_per_key < 1 OR max_running_per_key > 1000000 THEN
+        RAISE EXCEPTION 'max_running_per_key must be between 1 and 1000000 (NULL removes the limit)'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (rate_limit IS NULL) <> (rate_period IS NULL) THEN
+        RAISE EXCEPTION 'rate_limit and rate_period go together: give both, or neither to remove the limit'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_limit < 1 OR rate_limit > 1000000 THEN
+        RAISE EXCEPTION 'rate_limit must be between 1 and 1000000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_period <= interval '0' OR rate_period > interval '31 days' THEN
+        RAISE EXCEPTION 'rate_period must be more than 0 and at most 31 days' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Waits for the claims of the queue in flight (they hold it shared),
+    -- and holds back new ones until the new limits are committed.
+    PERFORM pg_advisory_xact_lock(2003134834, weir.queue_lock_key(queue, 'limits'));
+    INSERT INTO weir.queues AS q (name, max_running, max_running_per_key, rate_limit, rate_period)
+    VALUES (queue, max_running, max_running_per_key, rate_limit, rate_period)
+    ON CONFLICT (name) DO UPDATE
+    SET max_running = EXCLUDED.max_running,
+        max_running_per_key = EXCLUDED.max_running_per_key,
+        rate_limit = EXCLUDED.rate_limit,
+        rate_period = EXCLUDED.rate_period,
+        updated_at = now();
+    IF rate_limit IS NULL THEN
+        DELETE FROM weir.queue_starts s WHERE s.queue = set_queue_limits.queue;
+    END IF;
 END $_$;
 
 --
--- Name: FUNCTION set_schedule(name text, cron text, kind text, args jsonb, queue text, priority smallint, max_attempts integer, timeout_seconds integer, timezone text, paused boolean, catch_up text); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION set_queue_limits(queue text, max_running integer, max_running_per_key integer, rate_limit integer, rate_period interval); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb, queue text, priority smallint, max_attempts integer, timeout_seconds integer, timezone text, paused boolean, catch_up text) IS 'Creates or replaces a schedule and returns it. Named arguments work: weir.set_schedule(''nightly'', ''30 2 * * *'', ''report.build'', timezone => ''Europe/Berlin''). Raises invalid_parameter_value for a bad name, cron shape, time zone, catch_up, queue or max_attempts; the scheduler reports an expression it cannot parse in the schedule''s error column.';
+COMMENT ON FUNCTION weir.set_queue_limits(queue text, max_running integer, max_running_per_key integer, rate_limit integer, rate_period interval) IS 'Sets the flow-control limits of a queue (every one at once: NULL or an omitted argument removes that limit): max_running, max_running_per_key, rate_limit claims per rate_period. Raises 22023 for bad values. Enforced by every claim committed after it.';
 
 --
 -- Name: snooze_job(uuid, uuid, interval); Type: FUNCTION; Schema: weir; Owner: -
@@ -1347,6 +1424,10 @@ END $$;
 
 COMMENT ON FUNCTION weir.wake_queue(queue text) IS 'NOTIFY weir_jobs_available for the queue, reaching its workers whether their wake-up is armed or not (a worker does not arm on a paused queue). Called when a pause is lifted.';
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
 --
 -- Name: followed_jobs; Type: TABLE; Schema: weir; Owner: -
 --
@@ -1457,13 +1538,12 @@ CREATE TABLE weir.jobs (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
-    traceparent text,
+    concurrency_key weir.job_concurrency_key,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
-    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 PARTITION BY LIST (state);
@@ -1601,10 +1681,10 @@ COMMENT ON COLUMN weir.jobs.errors IS 'One entry per failed attempt: {attempt, a
 COMMENT ON COLUMN weir.jobs.cancel_requested_at IS 'Set when a cancel of a running job was requested.';
 
 --
--- Name: COLUMN jobs.traceparent; Type: COMMENT; Schema: weir; Owner: -
+-- Name: COLUMN jobs.concurrency_key; Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON COLUMN weir.jobs.traceparent IS 'W3C trace context (traceparent header value, e.g. 00-<32 hex trace id>-<16 hex span id>-01) of the enqueue; each attempt''s span is its child. Optional.';
+COMMENT ON COLUMN weir.jobs.concurrency_key IS 'Groups jobs for the queue''s max_running_per_key (e.g. a customer id); NULL: not limited per key.';
 
 --
 -- Name: jobs_finished; Type: TABLE; Schema: weir; Owner: -
@@ -1632,13 +1712,12 @@ CREATE TABLE weir.jobs_finished (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
-    traceparent text,
+    concurrency_key weir.job_concurrency_key,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
-    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 PARTITION BY RANGE (finished_at);
@@ -1675,13 +1754,12 @@ CREATE TABLE weir.jobs_live (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
-    traceparent text,
+    concurrency_key weir.job_concurrency_key,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
-    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 WITH (fillfactor='70', autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_analyze_scale_factor='0.02', autovacuum_vacuum_cost_delay='0');
@@ -1803,6 +1881,33 @@ COMMENT ON COLUMN weir.nodes.started_at IS 'When the node registered.';
 COMMENT ON COLUMN weir.nodes.heartbeat_at IS 'Last heartbeat (database clock); liveness is judged on it.';
 
 --
+-- Name: queue_starts; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.queue_starts (
+    queue text NOT NULL,
+    started_at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: TABLE queue_starts; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.queue_starts IS 'Attempt starts of rate-limited queues within their rate_period (the sliding window of weir.queues.rate_limit).';
+
+--
+-- Name: COLUMN queue_starts.queue; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_starts.queue IS 'The queue.';
+
+--
+-- Name: COLUMN queue_starts.started_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_starts.started_at IS 'When the claim started the attempt (database clock).';
+
+--
 -- Name: queues; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -1810,7 +1915,14 @@ CREATE TABLE weir.queues (
     name text NOT NULL,
     paused boolean DEFAULT false NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT queues_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128)))
+    max_running integer,
+    max_running_per_key integer,
+    rate_limit integer,
+    rate_period interval,
+    CONSTRAINT queues_max_running_per_key_positive CHECK ((max_running_per_key > 0)),
+    CONSTRAINT queues_max_running_positive CHECK ((max_running > 0)),
+    CONSTRAINT queues_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128))),
+    CONSTRAINT queues_rate_limit_valid CHECK ((((rate_limit IS NULL) = (rate_period IS NULL)) AND ((rate_limit >= 1) AND (rate_limit <= 1000000)) AND (rate_period > '00:00:00'::interval) AND (rate_period <= '31 days'::interval)))
 );
 
 --
@@ -1836,6 +1948,30 @@ COMMENT ON COLUMN weir.queues.paused IS 'True: no node claims from this queue.';
 --
 
 COMMENT ON COLUMN weir.queues.updated_at IS 'When the settings last changed.';
+
+--
+-- Name: COLUMN queues.max_running; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.max_running IS 'At most this many jobs of the queue run at once, across every node; NULL: no limit.';
+
+--
+-- Name: COLUMN queues.max_running_per_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.max_running_per_key IS 'At most this many jobs of one concurrency_key run at once; NULL: no limit.';
+
+--
+-- Name: COLUMN queues.rate_limit; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.rate_limit IS 'At most this many claims (attempt starts) in any window of rate_period; NULL: no limit.';
+
+--
+-- Name: COLUMN queues.rate_period; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queues.rate_period IS 'The window of rate_limit.';
 
 --
 -- Name: queue_stats; Type: VIEW; Schema: weir; Owner: -
@@ -1902,7 +2038,11 @@ CREATE VIEW weir.queue_stats AS
     COALESCE(f.cancelled, (0)::bigint) AS cancelled,
     l.oldest_available_at,
     (EXTRACT(epoch FROM (now() - l.oldest_available_at)))::double precision AS oldest_available_age_seconds,
-    COALESCE(u.kinds, ARRAY[]::text[]) AS unserved_kinds
+    COALESCE(u.kinds, ARRAY[]::text[]) AS unserved_kinds,
+    q.max_running,
+    q.max_running_per_key,
+    q.rate_limit,
+    q.rate_period
    FROM ((((names
      LEFT JOIN weir.queues q ON ((q.name = names.name)))
      LEFT JOIN live l ON ((l.queue = names.name)))
@@ -1994,6 +2134,30 @@ COMMENT ON COLUMN weir.queue_stats.oldest_available_age_seconds IS 'Seconds sinc
 COMMENT ON COLUMN weir.queue_stats.unserved_kinds IS 'Kinds with jobs waiting here that no live worker (heartbeat within 30 s) serves on this queue.';
 
 --
+-- Name: COLUMN queue_stats.max_running; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.max_running IS 'At most this many jobs of the queue run at once; NULL: no limit.';
+
+--
+-- Name: COLUMN queue_stats.max_running_per_key; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.max_running_per_key IS 'At most this many jobs of one concurrency_key run at once; NULL: no limit.';
+
+--
+-- Name: COLUMN queue_stats.rate_limit; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.rate_limit IS 'At most this many claims in any window of rate_period; NULL: no limit.';
+
+--
+-- Name: COLUMN queue_stats.rate_period; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.queue_stats.rate_period IS 'The window of rate_limit.';
+
+--
 -- Name: wakeups; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -2076,13 +2240,6 @@ ALTER TABLE ONLY weir.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
 
 --
--- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
---
-
-ALTER TABLE ONLY weir.schedules
-    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
-
---
 -- Name: wakeups wakeups_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
 --
 
@@ -2142,6 +2299,18 @@ CREATE INDEX jobs_live_claim_available_idx ON weir.jobs_live USING btree (queue,
 --
 
 COMMENT ON INDEX weir.jobs_live_claim_available_idx IS 'Serves the claim: one queue, priority DESC, run_at, id, available jobs only.';
+
+--
+-- Name: jobs_live_claim_by_key_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX jobs_live_claim_by_key_idx ON weir.jobs_live USING btree (queue, concurrency_key, priority DESC, run_at, id) WHERE ((state = 'available'::weir.job_state) AND (concurrency_key IS NOT NULL));
+
+--
+-- Name: INDEX jobs_live_claim_by_key_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.jobs_live_claim_by_key_idx IS 'Serves the per-key claim (weir.claim): the keys of a queue''s available jobs, and each key''s jobs in claim order.';
 
 --
 -- Name: jobs_live_id_idx; Type: INDEX; Schema: weir; Owner: -
@@ -2210,16 +2379,16 @@ CREATE INDEX nodes_heartbeat_at_idx ON weir.nodes USING btree (heartbeat_at);
 COMMENT ON INDEX weir.nodes_heartbeat_at_idx IS 'Serves the rescuer (src/db/nodes.rs, delete_dead): nodes whose heartbeat is older than the dead-after interval.';
 
 --
--- Name: schedules_next_run_at_idx; Type: INDEX; Schema: weir; Owner: -
+-- Name: queue_starts_queue_started_at_idx; Type: INDEX; Schema: weir; Owner: -
 --
 
-CREATE INDEX schedules_next_run_at_idx ON weir.schedules USING btree (next_run_at) WHERE (NOT paused);
+CREATE INDEX queue_starts_queue_started_at_idx ON weir.queue_starts USING btree (queue, started_at);
 
 --
--- Name: INDEX schedules_next_run_at_idx; Type: COMMENT; Schema: weir; Owner: -
+-- Name: INDEX queue_starts_queue_started_at_idx; Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON INDEX weir.schedules_next_run_at_idx IS 'The scheduler reads due schedules and the earliest next tick.';
+COMMENT ON INDEX weir.queue_starts_queue_started_at_idx IS 'Starts of one queue within its window (weir.claim, weir.explain_job).';
 
 --
 -- Name: jobs_finished_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -

@@ -10,9 +10,8 @@ ALTER TABLE weir.jobs ADD COLUMN traceparent text
 COMMENT ON COLUMN weir.jobs.traceparent IS 'W3C trace context (traceparent header value, e.g. 00-<32 hex trace id>-<16 hex span id>-01) of the enqueue; each attempt''s span is its child. Optional.';
 
 -- weir.insert_job takes the trace context too (weir.enqueue, the cheap
--- path for jobs without a unique key, stays as it is and is used when
--- there is no trace context).
-DROP FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer);
+-- path, is used when there is none).
+DROP FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, text);
 CREATE FUNCTION weir.insert_job(
     kind text,
     args jsonb DEFAULT '{}',
@@ -22,6 +21,7 @@ CREATE FUNCTION weir.insert_job(
     max_attempts integer DEFAULT NULL,
     unique_key text DEFAULT NULL,
     timeout_seconds integer DEFAULT NULL,
+    concurrency_key text DEFAULT NULL,
     traceparent text DEFAULT NULL,
     OUT job_id uuid,
     OUT created boolean
@@ -31,7 +31,7 @@ BEGIN
     created := true;
     IF insert_job.unique_key IS NULL AND insert_job.traceparent IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
-                               NULL, timeout_seconds);
+                               NULL, timeout_seconds, concurrency_key);
         RETURN;
     END IF;
     LOOP
@@ -42,7 +42,7 @@ BEGIN
         END IF;
         BEGIN
             INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
-                                   timeout_seconds, traceparent)
+                                   timeout_seconds, concurrency_key, traceparent)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -51,18 +51,18 @@ BEGIN
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
                     insert_job.timeout_seconds,
+                    insert_job.concurrency_key,
                     insert_job.traceparent)
             RETURNING id INTO job_id;
             RETURN;
         EXCEPTION WHEN unique_violation THEN
-            -- A live job with this key committed after our look-up (the
-            -- partial unique index is the only unique index a new job can
-            -- hit): loop and return that one.
+            -- A live job with this key committed after our look-up: loop
+            -- and return that one.
             NULL;
         END;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, text, text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
 
 -- Producers may set the new column.
 CREATE OR REPLACE FUNCTION weir.grant_roles() RETURNS text[]

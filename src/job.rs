@@ -188,6 +188,13 @@ pub struct Job {
     pub timeout_seconds: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_requested: Option<DateTime<Utc>>,
+    /// Groups jobs for the queue's `max_running_per_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_key: Option<String>,
+    /// What the enqueue answer warns about (e.g. no live worker serves the
+    /// kind); empty on reads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// True for a valid queue name: 1 to 128 letters, digits, `_`, `.`, `:`
@@ -225,6 +232,9 @@ pub struct NewJob {
     /// when unset, the client takes the current span's, if any (see
     /// [`crate::trace`]). Ignored unless well-formed.
     pub traceparent: Option<String>,
+    /// Groups jobs for the queue's `max_running_per_key` (e.g. a customer
+    /// id).
+    pub concurrency_key: Option<String>,
 }
 
 impl NewJob {
@@ -269,6 +279,11 @@ impl NewJob {
 
     pub fn traceparent(mut self, traceparent: impl Into<String>) -> Self {
         self.traceparent = Some(traceparent.into());
+        self
+    }
+
+    pub fn concurrency_key(mut self, key: impl Into<String>) -> Self {
+        self.concurrency_key = Some(key.into());
         self
     }
 }

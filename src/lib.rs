@@ -11,6 +11,8 @@
 //! - [`task`]: the [`Task`] trait, the handler's [`JobContext`] and [`JobError`].
 //! - [`backoff`]: retry delay policy; [`cron`]: cron schedules (next tick,
 //!   time zones, catch-up), parsed by croner.
+//! - [`flow`]: flow control: queue limits, the explanation of a waiting
+//!   job (domain types; the limits are enforced by the claim in SQL).
 //! - [`client`]: the one door to every job operation: enqueue (alone, in
 //!   your transaction, in batches, with an idempotency key), read, list,
 //!   wait and follow, cancel, retry, pause, resume, queue stats, workers.
@@ -87,6 +89,7 @@ pub mod cron;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod flow;
 pub mod follow;
 pub mod job;
 #[cfg(feature = "cli")]

@@ -345,3 +345,122 @@ async fn every_verb_has_help_with_an_example() {
         );
     }
 }
+
+/// `weir enqueue --wait` of a kind no live worker serves says so on stderr
+/// at once, instead of waiting with no hint.
+#[sqlx::test]
+async fn enqueue_wait_warns_about_an_unserved_kind(pool: PgPool) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(["enqueue", "demo.proces_item", "--wait"])
+        .env("DATABASE_URL", database_url(&pool))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let warning = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("warning: ") {
+                return line;
+            }
+        }
+        panic!("stderr ended without a warning");
+    })
+    .await
+    .expect("a warning within seconds");
+    assert!(warning.contains("demo.proces_item"), "{warning}");
+    child.kill().await.unwrap();
+}
+
+#[sqlx::test]
+async fn queue_limits_are_set_shown_and_explained(pool: PgPool) {
+    let out = weir(
+        &pool,
+        &[
+            "queue-limits",
+            "mail",
+            "--max-running",
+            "2",
+            "--rate",
+            "10/min",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("max_running=2"), "{}", out.stdout);
+    let out = weir(
+        &pool,
+        &[
+            "queue-limits",
+            "mail",
+            "--per-key",
+            "1",
+            "--max-running",
+            "none",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = weir(&pool, &["queues", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let q = &v["queues"][0];
+    assert_eq!(
+        (q["max_running"].clone(), q["max_running_per_key"].clone()),
+        (serde_json::Value::Null, 1.into())
+    );
+    assert_eq!(
+        (q["rate_limit"].clone(), q["rate_period"].clone()),
+        (10.into(), 60.0.into())
+    );
+    let out = weir(&pool, &["queues"]).await;
+    assert!(
+        out.stdout.contains("per_key=1 rate=10/60s"),
+        "{}",
+        out.stdout
+    );
+
+    let out = weir(
+        &pool,
+        &[
+            "enqueue",
+            "demo.sleep",
+            "--queue",
+            "mail",
+            "--key",
+            "tenant-7",
+        ],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = out.stdout.trim().to_string();
+    assert_eq!(
+        job(&pool, id.parse().unwrap())
+            .await
+            .concurrency_key
+            .as_deref(),
+        Some("tenant-7")
+    );
+    let out = weir(&pool, &["job", &id, "--explain"]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .starts_with("no_worker_for_kind: no live worker serves kind demo.sleep"),
+        "{}",
+        out.stdout
+    );
+    let out = weir(&pool, &["job", &id, "--explain", "--json"]).await;
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["reason"], "no_worker_for_kind");
+
+    assert_one_line_error(
+        &weir(&pool, &["queue-limits", "mail", "--rate", "10"]).await,
+        "not a rate",
+    );
+    assert_one_line_error(
+        &weir(&pool, &["queue-limits", "mail", "--max-running", "0"]).await,
+        "max_running must be between",
+    );
+}

@@ -20,7 +20,9 @@ pub const ROUTES: &[&str] = &[
     "/v1/jobs/{id}/events",
     "/v1/jobs/{id}/cancel",
     "/v1/jobs/{id}/retry",
+    "/v1/jobs/{id}/explain",
     "/v1/queues",
+    "/v1/queues/{name}",
     "/v1/queues/{name}/pause",
     "/v1/queues/{name}/resume",
     "/v1/schedules",
@@ -286,7 +288,7 @@ mod tests {
             "/v1/nope",
             "/v1/jobs/",
             "/uix",
-            "/v1/queues/x",
+            "/v1/queues/x/y",
             "",
         ] {
             assert_eq!(route_template(other), OTHER_ROUTE, "{other}");

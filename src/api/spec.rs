@@ -37,6 +37,7 @@ const REQUEST_BODIES: &[&str] = &[
     "SnoozeRequest",
     "ProgressRequest",
     "ScheduleRequest",
+    "QueueLimitsPatch",
 ];
 
 /// `spec` (poem-openapi's JSON) with what the server enforces added.

@@ -3,6 +3,10 @@
 //! default). Jobs/s from the first handler start to the moment the last
 //! completion is committed (durable) and visible; WAL bytes and commits
 //! per job; the process's peak resident memory while it ran.
+//!
+//! The per-key scenario is one such drain with every job keyed (100 keys
+//! in turn) and the queue limited to one running job per key: the
+//! limited claim path of flow control, with its fairness across keys.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,7 +34,7 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
             let mut conn = scratch.connect().await?;
             db::bench::checkpoint(&mut conn).await?;
         }
-        let level = one(scratch, o, concurrency).await?;
+        let level = one(scratch, o, concurrency, false).await?;
         let j = &level;
         rows.push((
             format!("concurrency {concurrency}"),
@@ -61,12 +65,50 @@ pub async fn run(scratch: &Scratch, o: &Options) -> Result<Section> {
     })
 }
 
-/// One burn-down of `o.jobs` at `concurrency`.
-async fn one(scratch: &Scratch, o: &Options, concurrency: usize) -> Result<Value> {
+/// Keys of the per-key scenario.
+pub const PER_KEY_KEYS: i64 = 100;
+
+/// The per-key scenario: [`PER_KEY_KEYS`] keys at `max_running_per_key =
+/// 1`, at the last concurrency asked for.
+pub async fn run_per_key(scratch: &Scratch, o: &Options) -> Result<Section> {
+    let concurrency = o.concurrency.last().copied().unwrap_or(10);
+    let j = one(scratch, o, concurrency, true).await?;
+    Ok(Section {
+        key: "per_key",
+        rows: vec![
+            (
+                "jobs (succeeded)".into(),
+                format!("{} ({})", o.jobs, j["succeeded"]),
+            ),
+            (
+                "keys".into(),
+                format!("{PER_KEY_KEYS}, max_running_per_key = 1, concurrency {concurrency}"),
+            ),
+            (
+                "jobs/s".into(),
+                format!("{:.0}", j["jobs_per_sec"].as_f64().unwrap_or(0.0)),
+            ),
+        ],
+        json: j,
+    })
+}
+
+/// One burn-down of `o.jobs` at `concurrency` (keyed and limited to one
+/// running job per key when `per_key`).
+async fn one(scratch: &Scratch, o: &Options, concurrency: usize, per_key: bool) -> Result<Value> {
     let mut conn = scratch.connect().await?;
     db::bench::reset_jobs(&mut conn).await?;
     let t = Instant::now();
-    db::bench::insert_backlog(&mut conn, KIND, QUEUE, o.jobs).await?;
+    if per_key {
+        db::bench::insert_keyed_backlog(&mut conn, KIND, QUEUE, o.jobs, PER_KEY_KEYS).await?;
+    } else {
+        db::bench::insert_backlog(&mut conn, KIND, QUEUE, o.jobs).await?;
+    }
+    let limits = crate::flow::QueueLimits {
+        max_running_per_key: per_key.then_some(1),
+        ..Default::default()
+    };
+    db::queues::set_limits(&mut conn, QUEUE, &limits).await?;
     let insert_secs = t.elapsed().as_secs_f64();
     db::bench::vacuum_analyze_live(&mut conn).await?;
 

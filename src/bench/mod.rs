@@ -10,6 +10,8 @@
 //! - [`burn_down`]: one real [`crate::Worker`] with a no-op task drains a
 //!   backlog of N jobs, at concurrency 1, 10, 100 and 1,000; jobs/s (and
 //!   its ratio to the ceiling), WAL bytes and commits per job, peak RSS;
+//!   `per-key` is one such drain with 100 concurrency keys at
+//!   `max_running_per_key = 1` (the limited claim path);
 //! - [`scale`]: how cost grows with the work: finished jobs in the table,
 //!   many queues, many nodes (jobs/s, connections);
 //! - [`latency`]: an idle worker, single committed `weir.enqueue` calls
@@ -61,6 +63,7 @@ pub const KIND: &str = "bench.noop";
 pub enum Scenario {
     Ceiling,
     BurnDown,
+    PerKey,
     Latency,
     Enqueue,
     Http,
@@ -70,10 +73,11 @@ pub enum Scenario {
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Ceiling,
         Scenario::BurnDown,
         Scenario::Scale,
+        Scenario::PerKey,
         Scenario::External,
         Scenario::Latency,
         Scenario::Enqueue,
@@ -84,6 +88,7 @@ impl Scenario {
         match self {
             Scenario::Ceiling => "ceiling",
             Scenario::BurnDown => "burn-down",
+            Scenario::PerKey => "per-key",
             Scenario::Latency => "latency",
             Scenario::Enqueue => "enqueue",
             Scenario::Http => "http",
@@ -102,7 +107,7 @@ impl FromStr for Scenario {
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown scenario {s:?}: use ceiling, burn-down, scale, external, latency, enqueue, http or all"
+                    "unknown scenario {s:?}: use ceiling, burn-down, per-key, scale, external, latency, enqueue, http or all"
                 ))
             })
     }
@@ -114,7 +119,7 @@ impl FromStr for Scenario {
 /// use weir::bench::{parse_scenarios, Scenario};
 /// assert_eq!(parse_scenarios("latency, burn-down").unwrap(),
 ///            vec![Scenario::BurnDown, Scenario::Latency]);
-/// assert_eq!(parse_scenarios("all").unwrap().len(), 7);
+/// assert_eq!(parse_scenarios("all").unwrap().len(), 8);
 /// assert!(parse_scenarios("fast").is_err());
 /// ```
 pub fn parse_scenarios(spec: &str) -> Result<Vec<Scenario>> {
@@ -436,6 +441,7 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
         let section = match s {
             Scenario::Ceiling => ceiling::run(scratch, o).await?,
             Scenario::BurnDown => burn_down::run(scratch, o).await?,
+            Scenario::PerKey => burn_down::run_per_key(scratch, o).await?,
             Scenario::Latency => latency::run(scratch, o).await?,
             Scenario::Enqueue => enqueue::run(scratch, o).await?,
             Scenario::Http => http::run(scratch, o).await?,

@@ -35,6 +35,10 @@ pub struct EnqueueArgs {
     /// Per-attempt timeout in seconds.
     #[arg(long)]
     pub timeout_seconds: Option<i32>,
+    /// Concurrency key: at most the queue's max_running_per_key jobs of one
+    /// key run at once.
+    #[arg(long)]
+    pub key: Option<String>,
     /// Wait for the job to finish, showing its progress; exit 1 unless it succeeded.
     #[arg(long)]
     pub wait: bool,
@@ -85,8 +89,15 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         unique_key: a.unique_key,
         timeout_seconds: a.timeout_seconds,
         traceparent: None,
+        concurrency_key: a.key,
     };
     let enqueued = client.enqueue_job(&job).await?;
+    // Said at once, before any wait: a kind no live worker serves would
+    // otherwise wait forever with no hint.
+    let stored = client.job(enqueued.id).await?;
+    for w in client.enqueue_warnings(&[stored]).await?.concat() {
+        eprintln!("warning: {w}");
+    }
     if !a.wait {
         println!("{}", enqueued.id);
         return Ok(ExitCode::SUCCESS);

@@ -24,6 +24,10 @@ pub struct JobArgs {
     /// Ctrl-C (the job goes on).
     #[arg(long)]
     pub wait: bool,
+    /// Say why the job is not running (yet): one reason and its details
+    /// (with --json, the API's explanation object).
+    #[arg(long, conflicts_with = "wait")]
+    pub explain: bool,
     #[command(flatten)]
     pub db: DbArgs,
 }
@@ -48,6 +52,15 @@ pub async fn run(args: JobArgs) -> Result<ExitCode> {
     };
     if args.wait {
         return follow_to_the_end(client, id, print).await;
+    }
+    if args.explain {
+        let e = client.explain(id).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&e)?);
+        } else {
+            println!("{}", super::table::explanation(&e));
+        }
+        return Ok(ExitCode::SUCCESS);
     }
     print(&client.job(id).await?)?;
     Ok(ExitCode::SUCCESS)

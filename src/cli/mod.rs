@@ -6,6 +6,7 @@ mod dev;
 mod enqueue;
 mod job;
 mod jobs;
+mod limits;
 mod private_db;
 mod queues;
 mod retry;
@@ -128,6 +129,12 @@ enum Command {
     /// Set or remove a cron schedule.
     #[command(subcommand)]
     Schedule(schedules::ScheduleCommand),
+    /// Set a queue's limits on every node: running jobs, per key, claims per period.
+    #[command(
+        after_help = "Examples:\n  weir queue-limits mail --max-running 5 --per-key 1\n  weir queue-limits api --rate 10/s\n  weir queue-limits mail --max-running none"
+    )]
+    #[command(override_usage = "weir queue-limits [OPTIONS] <QUEUE>")]
+    QueueLimits(limits::QueueLimitsArgs),
     /// Run the benchmark in a scratch database (created, migrated, dropped).
     #[command(
         after_help = "Examples:\n  cargo run --release -- bench\n  weir bench --scenario burn-down,latency --jobs 50000 --json"
@@ -198,6 +205,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Resume(args) => queues::resume(args).await,
         Command::Schedules(args) => schedules::list(args).await,
         Command::Schedule(command) => schedules::run(command).await,
+        Command::QueueLimits(args) => limits::run(args).await,
         Command::Bench(args) => bench::run(args).await,
     }
 }

@@ -50,6 +50,10 @@ pub async fn list(args: QueuesArgs) -> Result<ExitCode> {
                     },
                     "oldest_available_age_seconds": s.oldest_available_age_seconds,
                     "unserved_kinds": s.unserved_kinds,
+                    "max_running": s.max_running,
+                    "max_running_per_key": s.max_running_per_key,
+                    "rate_limit": s.rate_limit,
+                    "rate_period": s.rate_period_seconds,
                 })
             })
             .collect();
@@ -83,6 +87,7 @@ pub async fn list(args: QueuesArgs) -> Result<ExitCode> {
                 } else {
                     s.unserved_kinds.join(",")
                 },
+                super::limits::describe(&s.limits()),
             ]
         })
         .collect();
@@ -99,7 +104,8 @@ pub async fn list(args: QueuesArgs) -> Result<ExitCode> {
                 "FAILED",
                 "CANCELLED",
                 "OLDEST",
-                "UNSERVED KINDS"
+                "UNSERVED KINDS",
+                "LIMITS"
             ],
             &rows
         )

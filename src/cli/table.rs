@@ -100,6 +100,49 @@ pub fn describe(job: &Job) -> String {
     out.join("\n")
 }
 
+/// A job's explanation in one line: the reason, then its details.
+pub fn explanation(e: &crate::flow::Explanation) -> String {
+    let detail = match e.reason.as_str() {
+        "scheduled" | "retry_backoff" => e.until.map(|u| format!("until {}", u.to_rfc3339())),
+        "rate_limited" => Some(format!(
+            "{} of {} starts in the window; next start after {}",
+            e.started.unwrap_or(0),
+            e.max.unwrap_or(0),
+            e.until
+                .map(|u| u.to_rfc3339())
+                .unwrap_or_else(|| "-".into())
+        )),
+        "queue_concurrency_limit" => Some(format!(
+            "{} of {} running in queue {}",
+            e.running.unwrap_or(0),
+            e.max.unwrap_or(0),
+            e.queue.as_deref().unwrap_or("-")
+        )),
+        "key_concurrency_limit" => Some(format!(
+            "{} of {} running with key {:?}",
+            e.running.unwrap_or(0),
+            e.max.unwrap_or(0),
+            e.key.as_deref().unwrap_or("")
+        )),
+        "no_worker_for_kind" => Some(format!(
+            "no live worker serves kind {} on queue {}",
+            e.kind.as_deref().unwrap_or("-"),
+            e.queue.as_deref().unwrap_or("-")
+        )),
+        "queued_behind" => Some(format!("{} jobs ahead", e.ahead.unwrap_or(0))),
+        "waiting_on_dependencies" => e.waiting_on.as_ref().map(|ids| {
+            let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+            format!("on {}", ids.join(", "))
+        }),
+        "running" => e.node_id.map(|n| format!("on node {n}")),
+        _ => None,
+    };
+    match detail {
+        Some(d) => format!("{}: {d}", e.reason),
+        None => e.reason.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,8 +39,19 @@ impl Client {
     /// idempotency key that created a job in the last 24 hours in the same
     /// scope, answers that job, even if it has finished since, when the
     /// request is the same one ([`Error::IdempotencyKeyReused`] when it is
-    /// not); the key and the job are committed together.
+    /// not); the key and the job are committed together. The job carries a
+    /// warning when no live worker serves its kind on its queue.
     pub async fn submit(
+        &self,
+        job: NewJob,
+        idempotency: Option<&IdempotencyKey>,
+    ) -> Result<Submitted> {
+        let Submitted { job, created } = self.submit_unwarned(job, idempotency).await?;
+        let job = self.with_warnings(vec![job]).await?.remove(0);
+        Ok(Submitted { job, created })
+    }
+
+    async fn submit_unwarned(
         &self,
         job: NewJob,
         idempotency: Option<&IdempotencyKey>,
@@ -100,7 +111,13 @@ impl Client {
     /// stored, in input order, as `POST /v1/jobs/batch` does. Jobs may carry
     /// a `unique_key` (two entries with one key are the same job). A refused
     /// entry fails the batch with its index in the message (`jobs[3]: ...`).
+    /// Jobs whose kind no live worker serves on their queue carry a warning.
     pub async fn enqueue_batch(&self, jobs: &[NewJob]) -> Result<Vec<Job>> {
+        let stored = self.enqueue_batch_unwarned(jobs).await?;
+        self.with_warnings(stored).await
+    }
+
+    async fn enqueue_batch_unwarned(&self, jobs: &[NewJob]) -> Result<Vec<Job>> {
         if jobs.iter().all(|j| j.unique_key.is_none()) {
             match enqueue_many_in(&self.pool, jobs).await {
                 // Refused: the one-by-one path below says which entry.
@@ -216,6 +233,7 @@ fn check_values(job: &NewJob) -> Result<()> {
         ("kind", Some(job.kind.as_str())),
         ("queue", job.queue.as_deref()),
         ("unique_key", job.unique_key.as_deref()),
+        ("concurrency_key", job.concurrency_key.as_deref()),
     ];
     for (what, text) in texts {
         if text.is_some_and(|t| t.contains('\0')) {

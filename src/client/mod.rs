@@ -10,9 +10,12 @@
 //! - `worker_api.rs`: the worker API for workers in any language.
 //! - `schedules.rs`: cron schedules.
 //! - `idempotency.rs`: idempotency keys, their scope and fingerprint.
+//! - `flow.rs`: queue limits, "why isn't this job running?", and the
+//!   enqueue warning about kinds no live worker serves.
 
 mod coalesce;
 mod enqueue;
+mod flow;
 mod idempotency;
 mod ops;
 mod schedules;
@@ -50,6 +53,8 @@ pub struct Client {
     grouped: Option<Arc<coalesce::Coalescer>>,
     /// Wakes [`Client::claim`]s that wait, started by the first of them.
     queue_signals: Arc<OnceCell<Arc<worker_api::QueueSignals>>>,
+    /// Queue and kind pairs a live worker served lately.
+    served: Arc<flow::ServedKinds>,
 }
 
 /// What [`Client::wait`] needs: the [`Followers`] of this client, started
@@ -84,6 +89,7 @@ impl Client {
             waits: Waits::new(SAFETY_RECHECK),
             grouped: None,
             queue_signals: Arc::new(OnceCell::new()),
+            served: Arc::default(),
         }
     }
 

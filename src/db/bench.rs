@@ -176,6 +176,28 @@ pub async fn insert_backlog(
     Ok(done.rows_affected())
 }
 
+/// [`insert_backlog`] with a `concurrency_key` on every job: `keys` keys
+/// in turn.
+pub async fn insert_keyed_backlog(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    queue: &str,
+    n: i64,
+    keys: i64,
+) -> Result<u64> {
+    let done = sqlx::query!(
+        r#"INSERT INTO weir.jobs (kind, queue, concurrency_key)
+           SELECT $1, $2, 'key-' || (i % $4::bigint) FROM generate_series(1, $3::bigint) i"#,
+        kind,
+        queue,
+        n,
+        keys
+    )
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// The bare baseline of a bulk load: the same rows with every column the
 /// defaults would compute given explicitly, ids made by the caller (no
 /// function per row at all), into the same table; the caller disables the

@@ -123,3 +123,28 @@ pub async fn list_live(
     .fetch_all(db)
     .await?)
 }
+
+/// The `(queue, kind)` pairs among `queues[i], kinds[i]` that no live node
+/// serves (heartbeat within `dead_after`, the queue among its queues, the
+/// kind among its kinds): jobs of those wait until a worker comes.
+pub async fn unserved(
+    db: impl PgExecutor<'_>,
+    queues: &[&str],
+    kinds: &[&str],
+    dead_after: Duration,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query!(
+        r#"SELECT DISTINCT p.queue AS "queue!", p.kind AS "kind!"
+           FROM unnest($1::text[], $2::text[]) AS p(queue, kind)
+           WHERE NOT EXISTS (
+               SELECT 1 FROM weir.nodes n
+               WHERE n.heartbeat_at > now() - make_interval(secs => $3)
+                 AND n.queues ? p.queue AND p.kind = ANY(n.kinds))"#,
+        queues as &[&str],
+        kinds as &[&str],
+        dead_after.as_secs_f64(),
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.queue, r.kind)).collect())
+}

@@ -126,6 +126,9 @@ impl Lane {
     }
 }
 
+/// How soon a queue held back by one of its limits claims again.
+const AT_LIMIT_RECHECK: Duration = Duration::from_millis(50);
+
 pub(crate) struct Runner {
     pub env: Arc<NodeEnv>,
     /// Async-commit pool: claims and wake-up rows.
@@ -185,7 +188,7 @@ impl Runner {
                     }
                     let want = permits.len();
                     let sent = Instant::now();
-                    let claimed = db::jobs::claim_available(
+                    let claimed = db::jobs::claim(
                         &self.fast,
                         name,
                         &self.env.kinds,
@@ -195,7 +198,7 @@ impl Runner {
                     )
                     .await;
                     match claimed {
-                        Ok(jobs) => {
+                        Ok(db::jobs::Claim { jobs, at_limit }) => {
                             crate::metrics::claimed(name, jobs.iter().map(|j| j.kind.as_str()));
                             let full = jobs.len() == want;
                             let event = if full {
@@ -227,6 +230,16 @@ impl Runner {
                                     sent,
                                     hold,
                                 ));
+                            }
+                            if at_limit && !full {
+                                // Held back by a limit, not drained: room frees
+                                // as jobs finish here or on other nodes, which
+                                // nobody announces. Look again shortly.
+                                tokio::select! {
+                                    _ = self.stop.cancelled() => break,
+                                    _ = tokio::time::sleep(AT_LIMIT_RECHECK.min(self.env.config.poll_interval)) => {}
+                                }
+                                continue;
                             }
                             event
                         }

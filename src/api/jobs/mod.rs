@@ -4,12 +4,15 @@
 //! - `types.rs`: the job object, request and event bodies;
 //! - `responses.rs`: each operation's answers;
 //! - `list.rs`: what a page of the list holds;
+//! - `explain.rs`: the answer of `explain`;
 //! - this file: the operations.
 
+mod explain;
 mod list;
 mod responses;
 mod types;
 
+pub use explain::*;
 use list::Include;
 pub use responses::*;
 pub use types::*;
@@ -371,6 +374,36 @@ impl JobsApi {
             Ok((CancelOutcome::CancelRequested, job)) => {
                 CancelJobResponse::CancelRequested(Json(job.into()))
             }
+            Err(e) => respond(e),
+        }
+    }
+
+    /// Why isn't this job running?
+    ///
+    /// One `reason` and its details: `scheduled` (until), `retry_backoff`
+    /// (until), `waiting_on_dependencies`, `queue_paused`,
+    /// `no_worker_for_kind`, `queue_concurrency_limit` (running of max),
+    /// `key_concurrency_limit` (key, running of max), `rate_limited`
+    /// (until), `queued_behind` (how many available jobs of higher or equal
+    /// priority are ahead), or `running` / the terminal state.
+    #[oai(
+        path = "/v1/jobs/:id/explain",
+        method = "get",
+        operation_id = "explain_job"
+    )]
+    async fn explain(
+        &self,
+        _auth: ApiAuth,
+        /** The job's id. */
+        id: Path<String>,
+    ) -> ExplainJobResponse {
+        let result: Result<ExplanationDto, ApiError> = async {
+            let id = parse_id(&id.0)?;
+            Ok(self.state.client.explain(id).await?.try_into()?)
+        }
+        .await;
+        match result {
+            Ok(e) => ExplainJobResponse::Ok(Json(e)),
             Err(e) => respond(e),
         }
     }

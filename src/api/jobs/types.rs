@@ -129,6 +129,14 @@ pub struct JobDto {
     /// When a cancel of the running job was requested.
     #[oai(skip_serializing_if_is_none)]
     pub cancel_requested: Option<DateTime<Utc>>,
+    /// Groups jobs for the queue's `max_running_per_key`.
+    #[oai(skip_serializing_if_is_none)]
+    pub concurrency_key: Option<String>,
+    /// Warnings of the enqueue answer, e.g. that no live worker serves the
+    /// job's kind on its queue (the job waits until one does). Absent on
+    /// reads and when there is nothing to say.
+    #[oai(skip_serializing_if_is_none)]
+    pub warnings: Option<Vec<String>>,
 }
 
 impl From<Job> for JobDto {
@@ -165,6 +173,8 @@ impl From<Job> for JobDto {
             unique_key: j.unique_key,
             timeout_seconds: j.timeout_seconds,
             cancel_requested: j.cancel_requested,
+            concurrency_key: j.concurrency_key,
+            warnings: (!j.warnings.is_empty()).then_some(j.warnings),
         }
     }
 }
@@ -203,6 +213,10 @@ pub struct EnqueueRequest {
     /// it, e.g. `invoice:42`.
     #[oai(validator(min_length = 1, max_length = 255))]
     pub unique_key: Option<StrictString>,
+    /// Groups jobs for the queue's `max_running_per_key` (e.g. a customer
+    /// id): at most that many jobs of one key run at once.
+    #[oai(validator(min_length = 1, max_length = 255))]
+    pub concurrency_key: Option<StrictString>,
 }
 
 impl poem_openapi::types::Example for EnqueueRequest {
@@ -219,6 +233,7 @@ impl poem_openapi::types::Example for EnqueueRequest {
             max_attempts: None,
             timeout_seconds: None,
             unique_key: None,
+            concurrency_key: None,
         }
     }
 }
@@ -264,6 +279,7 @@ impl EnqueueRequest {
             unique_key: self.unique_key.map(|k| k.0),
             timeout_seconds: self.timeout_seconds,
             traceparent: None,
+            concurrency_key: self.concurrency_key.map(|k| k.0),
         })
     }
 }

@@ -359,6 +359,31 @@ function chart(name) {
   return svg;
 }
 
+/** A queue's flow-control limits in a few words, or '' without any. */
+function limitsText(q) {
+  return [
+    q.max_running !== undefined ? `${q.max_running} running` : null,
+    q.max_running_per_key !== undefined ? `${q.max_running_per_key} per key` : null,
+    q.rate_limit !== undefined ? `${q.rate_limit} per ${fmtDuration(q.rate_period)}` : null,
+  ].filter(Boolean).join(', ');
+}
+
+/** "Why isn't this job running?" in one sentence (GET /v1/jobs/{id}/explain). */
+function reasonText(e) {
+  switch (e.reason) {
+    case 'scheduled': return `Scheduled: runs no sooner than ${fmtTime(e.until)}.`;
+    case 'retry_backoff': return `Waiting out its retry backoff until ${fmtTime(e.until)}.`;
+    case 'waiting_on_dependencies': return `Waiting on the jobs it depends on${e.waiting_on ? `: ${e.waiting_on.join(', ')}` : ''}.`;
+    case 'queue_paused': return `Its queue ${e.queue} is paused.`;
+    case 'no_worker_for_kind': return `No live worker serves kind ${e.kind} on queue ${e.queue}: it waits until one does (a typo in the kind?).`;
+    case 'queue_concurrency_limit': return `Queue ${e.queue} is at its limit: ${e.running} of ${e.max} running.`;
+    case 'key_concurrency_limit': return `Key ${e.key} is at its limit: ${e.running} of ${e.max} running.`;
+    case 'rate_limited': return `Queue ${e.queue} is rate limited (${e.started} of ${e.max} starts in the window) until ${fmtTime(e.until)}.`;
+    case 'queued_behind': return e.ahead ? `Next in line after ${e.ahead} job(s) ahead of it.` : 'Next in line.';
+    default: return '';
+  }
+}
+
 // --------------------------------------------------------------- views
 
 /** Overview: queues with counts, age, throughput, pause/resume; workers. */
@@ -408,6 +433,7 @@ function overviewView(ctx) {
         h('span', {}, 'oldest waiting: ', h('b', {
           text: qq.oldest_available_age_seconds === undefined ? 'none' : fmtDuration(qq.oldest_available_age_seconds),
         })),
+        limitsText(qq) ? h('span', { class: 'limits' }, ' · limits: ', h('b', { text: limitsText(qq) })) : null,
       );
       refs.warn.textContent = qq.unserved_kinds?.length
         ? `Waiting with no live worker to run them: ${qq.unserved_kinds.join(', ')}` : '';
@@ -610,6 +636,24 @@ function jobsView(ctx, params) {
 function jobView(ctx, id) {
   const root = h('div', {}, h('p', { class: 'muted', text: 'Loading job…' }));
   let streaming = null;
+  // Why it is not running, asked again when its state changes.
+  const whyEl = h('p', { class: 'hint', id: 'job-explain' });
+  let explainedState = null;
+  async function why(job) {
+    if (job.state === explainedState) return;
+    explainedState = job.state;
+    if (TERMINAL.has(job.state) || job.state === 'running') {
+      whyEl.textContent = '';
+      return;
+    }
+    try {
+      const e = await api('GET', `${jobPath(id)}/explain`, undefined, { signal: ctx.signal });
+      whyEl.textContent = `Why isn't it running? ${reasonText(e)}`;
+      whyEl.className = `hint ${e.reason === 'no_worker_for_kind' ? 'warn' : ''}`;
+    } catch (e) {
+      if (e.name !== 'AbortError') whyEl.textContent = '';
+    }
+  }
 
   function timeline(job) {
     const items = [{ at: job.created_at, what: 'enqueued' }];
@@ -640,6 +684,7 @@ function jobView(ctx, id) {
   }
 
   function render(job) {
+    why(job);
     const p = job.progress || {};
     const buttons = [];
     if (CANCELLABLE.has(job.state)) {
@@ -667,7 +712,9 @@ function jobView(ctx, id) {
           h('dt', { text: 'Attempt' }), h('dd', { text: `${job.attempt} of ${job.max_attempts}` }),
           h('dt', { text: 'Priority' }), h('dd', { text: job.priority }),
           job.timeout_seconds ? [h('dt', { text: 'Timeout' }), h('dd', { text: fmtDuration(job.timeout_seconds) })] : null,
-          job.unique_key ? [h('dt', { text: 'Unique key' }), h('dd', { class: 'mono', text: job.unique_key })] : null),
+          job.unique_key ? [h('dt', { text: 'Unique key' }), h('dd', { class: 'mono', text: job.unique_key })] : null,
+          job.concurrency_key ? [h('dt', { text: 'Concurrency key' }), h('dd', { class: 'mono', text: job.concurrency_key })] : null),
+        whyEl,
         h('h2', { text: 'Progress' }),
         progressBar(job, { big: true }),
         h('p', { class: 'muted', id: 'progress-message', text: progressLine || 'No progress reported.' })),
@@ -837,7 +884,11 @@ function submitView(ctx) {
       const entry = { job };
       submitted.unshift(entry);
       renderList();
-      notice(`Job ${job.id} submitted.`, 'info');
+      if (job.warnings?.length) {
+        notice(`Job ${job.id} submitted, but: ${job.warnings.join(' ')}`);
+      } else {
+        notice(`Job ${job.id} submitted.`, 'info');
+      }
       track(entry);
     } catch (err) {
       explain('The job was not submitted', err);

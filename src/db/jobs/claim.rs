@@ -23,34 +23,60 @@ pub struct ClaimedJob {
     pub traceparent: Option<String>,
 }
 
+/// What one claim took.
+#[derive(Debug, Clone, Default)]
+pub struct Claim {
+    pub jobs: Vec<ClaimedJob>,
+    /// The claim stopped at one of the queue's limits while more jobs
+    /// were available: claim again soon rather than wait for a wake-up
+    /// (a job finishing elsewhere frees room without announcing it).
+    pub at_limit: bool,
+}
+
 /// Claims up to `limit` available jobs of `queue` whose kind is in `kinds`,
-/// for `node`, unless the queue is paused. Each claimed job becomes
-/// `running` with `attempt + 1`, a fresh claim token and a deadline of now
-/// plus its timeout (the job's own, else the kind's entry in `timeouts`).
-///
-/// A job made `available` with no attempts left (requeued by hand after it
-/// failed, or whose `max_attempts` was lowered) runs once more: its budget
-/// grows to `attempt + 1`. Under `jobs_attempt_within_max` the plain
-/// `attempt + 1` would fail the whole statement, and with it every claim of
-/// the queue, for as long as that one row stays first in line.
-///
-/// Why it is shaped this way: the MATERIALIZED CTE picks the rows once
-/// (an `UPDATE ... WHERE id IN (subquery)` may re-run the subquery and
-/// claim more than `limit`); `FOR UPDATE SKIP LOCKED` lets concurrent
-/// workers pass each other instead of queueing on the same rows; the
-/// literal `state = 'available'` and one queue per statement let the scan
-/// walk `jobs_live_claim_available_idx` in `ORDER BY` order and stop after
-/// `limit` rows, however many finished jobs exist (they live in other
-/// partitions). The pause check is an uncorrelated sub-select evaluated
-/// once, so every node honours a pause with no extra round trip.
-pub async fn claim_available(
-    db: impl PgExecutor<'_>,
+/// for `node`, within the queue's limits, unless the queue is paused. Each
+/// claimed job becomes `running` with `attempt + 1`, a fresh claim token
+/// and a deadline of now plus its timeout (the job's own, else the kind's
+/// entry in `timeouts`). See [`claim`].
+pub async fn claim_available<'c, E: PgExecutor<'c> + Copy>(
+    db: E,
     queue: &str,
     kinds: &[String],
     timeouts: &[i32],
     limit: i64,
     node: NodeId,
 ) -> Result<Vec<ClaimedJob>> {
+    Ok(claim(db, queue, kinds, timeouts, limit, node).await?.jobs)
+}
+
+/// [`claim_available`], saying whether it stopped at a limit.
+///
+/// A queue without limits (the common case) is claimed by one plain
+/// statement: a MATERIALIZED pick (an `UPDATE ... WHERE id IN (subquery)`
+/// may re-run the subquery and claim more than `limit`) with `FOR UPDATE
+/// SKIP LOCKED` (concurrent workers pass each other), walking
+/// `jobs_live_claim_available_idx` in line order and stopping after
+/// `limit` rows however many finished jobs exist. An uncorrelated
+/// sub-select, evaluated once, skips the statement's work when the queue
+/// is paused or has limits.
+///
+/// When that takes nothing, `weir.claim(node, queue, kinds, timeouts,
+/// max)` (migrations/0007_flow_control.sql) runs: the one claim the SQL
+/// worker API also uses, which honours the pause and counts the queue's
+/// limits under its lock. So the limits cost only the queues that have
+/// them (and an empty claim one more round trip).
+///
+/// A job made `available` with no attempts left (requeued by hand after it
+/// failed, or whose `max_attempts` was lowered) runs once more: its budget
+/// grows to `attempt + 1`.
+pub async fn claim<'c, E: PgExecutor<'c> + Copy>(
+    db: E,
+    queue: &str,
+    kinds: &[String],
+    timeouts: &[i32],
+    limit: i64,
+    node: NodeId,
+) -> Result<Claim> {
     let rows = sqlx::query!(
         r#"WITH picked AS MATERIALIZED (
                SELECT j.id
@@ -58,7 +84,11 @@ pub async fn claim_available(
                WHERE j.state = 'available'
                  AND j.queue = $1
                  AND j.kind = ANY($2::text[])
-                 AND NOT EXISTS (SELECT 1 FROM weir.queues q WHERE q.name = $1 AND q.paused)
+                 AND NOT EXISTS (
+                     SELECT 1 FROM weir.queues q
+                     WHERE q.name = $1
+                       AND (q.paused OR q.max_running IS NOT NULL
+                            OR q.max_running_per_key IS NOT NULL OR q.rate_limit IS NOT NULL))
                ORDER BY j.priority DESC, j.run_at, j.id
                LIMIT $4
                FOR UPDATE SKIP LOCKED
@@ -74,7 +104,7 @@ pub async fn claim_available(
                progress = NULL
            FROM picked, unnest($2::text[], $3::int[]) AS t(kind, timeout_s)
            WHERE j.id = picked.id AND t.kind = j.kind
-           RETURNING j.id, j.kind, j.queue, j.args, j.attempt, j.max_attempts, j.run_at, j.traceparent,
+           RETURNING j.id, j.kind, j.args, j.attempt, j.max_attempts, j.run_at, j.traceparent,
                      j.claim_token AS "claim_token!",
                      coalesce(j.timeout_seconds, t.timeout_s) AS "timeout_seconds!""#,
         queue,
@@ -85,19 +115,74 @@ pub async fn claim_available(
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
+    if !rows.is_empty() {
+        let jobs = rows
+            .into_iter()
+            .map(|r| ClaimedJob {
+                id: JobId(r.id),
+                kind: r.kind,
+                queue: queue.to_string(),
+                args: r.args,
+                attempt: r.attempt,
+                max_attempts: r.max_attempts,
+                claim_token: ClaimToken(r.claim_token),
+                timeout_seconds: r.timeout_seconds,
+                run_at: r.run_at,
+                traceparent: r.traceparent,
+            })
+            .collect();
+        return Ok(Claim {
+            jobs,
+            at_limit: false,
+        });
+    }
+    let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+    // The job's row as the statement began (before weir.claim's update)
+    // still has its run_at and traceparent, which a claim does not change.
+    let rows = sqlx::query!(
+        r#"SELECT l.limited AS "limited!", l.available AS "available!", c.id, c.kind, c.args, c.attempt, c.max_attempts,
+                  c.claim_token, c.timeout_seconds, j.run_at AS "run_at?", j.traceparent
+           FROM (SELECT EXISTS (
+                     SELECT 1 FROM weir.queues q
+                     WHERE q.name = $2::text
+                       AND (q.max_running IS NOT NULL OR q.max_running_per_key IS NOT NULL
+                            OR q.rate_limit IS NOT NULL)) AS limited,
+                        (SELECT count(*) FROM (
+                             SELECT 1 FROM weir.jobs_live a
+                             WHERE a.state = 'available' AND a.queue = $2 AND a.kind = ANY($3)
+                             LIMIT ($5::int)::bigint + 1) x) AS available) l
+           LEFT JOIN LATERAL weir.claim($1::uuid, $2::text, $3::text[], $4::int[], $5::int) c ON true
+           LEFT JOIN weir.jobs_live j ON j.id = c.id"#,
+        node.0,
+        queue,
+        kinds,
+        timeouts,
+        limit,
+    )
+    .fetch_all(db)
+    .await?;
+    let (limited, available) = rows
+        .first()
+        .map_or((false, 0), |r| (r.limited, r.available));
+    let jobs: Vec<ClaimedJob> = rows
         .into_iter()
-        .map(|r| ClaimedJob {
-            id: JobId(r.id),
-            kind: r.kind,
-            queue: r.queue,
-            args: r.args,
-            attempt: r.attempt,
-            max_attempts: r.max_attempts,
-            claim_token: ClaimToken(r.claim_token),
-            timeout_seconds: r.timeout_seconds,
-            run_at: r.run_at,
-            traceparent: r.traceparent,
+        .filter_map(|r| {
+            Some(ClaimedJob {
+                id: JobId(r.id?),
+                kind: r.kind?,
+                queue: queue.to_string(),
+                args: r.args?,
+                attempt: r.attempt?,
+                max_attempts: r.max_attempts?,
+                claim_token: ClaimToken(r.claim_token?),
+                timeout_seconds: r.timeout_seconds?,
+                run_at: r.run_at.unwrap_or_else(chrono::Utc::now),
+                traceparent: r.traceparent,
+            })
         })
-        .collect())
+        .collect();
+    // `available` counts the jobs of the statement's snapshot, before this
+    // claim took its own.
+    let at_limit = limited && available > jobs.len() as i64;
+    Ok(Claim { jobs, at_limit })
 }

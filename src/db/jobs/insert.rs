@@ -16,7 +16,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
         // Always created; `weir.enqueue` is the cheaper call (a scalar
         // function, not a function scan of a record).
         let id = sqlx::query_scalar!(
-            r#"SELECT weir.enqueue($1, $2, $3, $4, $5, $6, NULL, $7) AS "id!""#,
+            r#"SELECT weir.enqueue($1, $2, $3, $4, $5, $6, NULL, $7, $8) AS "id!""#,
             job.kind,
             job.args,
             job.queue,
@@ -24,6 +24,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
             job.run_at,
             job.max_attempts,
             job.timeout_seconds,
+            job.concurrency_key,
         )
         .fetch_one(db)
         .await?;
@@ -34,7 +35,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
     }
     let row = sqlx::query!(
         r#"SELECT job_id AS "job_id!", created AS "created!"
-           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8, $9)"#,
+           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
         job.kind,
         job.args,
         job.queue,
@@ -43,6 +44,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
         job.max_attempts,
         job.unique_key,
         job.timeout_seconds,
+        job.concurrency_key,
         job.traceparent,
     )
     .fetch_one(db)
@@ -65,6 +67,7 @@ struct Columns<'a> {
     run_ats: Vec<Option<DateTime<Utc>>>,
     max_attempts: Vec<Option<i32>>,
     timeouts: Vec<Option<i32>>,
+    keys: Vec<Option<&'a str>>,
     traceparents: Vec<Option<&'a str>>,
 }
 
@@ -90,6 +93,7 @@ impl<'a> Columns<'a> {
             run_ats: jobs.iter().map(|j| j.run_at).collect(),
             max_attempts: jobs.iter().map(|j| j.max_attempts).collect(),
             timeouts: jobs.iter().map(|j| j.timeout_seconds).collect(),
+            keys: jobs.iter().map(|j| j.concurrency_key.as_deref()).collect(),
             traceparents: jobs.iter().map(|j| j.traceparent.as_deref()).collect(),
         })
     }
@@ -118,15 +122,15 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
         r#"WITH input AS MATERIALIZED (
                SELECT weir.uuid_v7() AS id, u.*
                FROM unnest($1::text[], $2::jsonb[], $3::text[], $4::int2[], $5::timestamptz[],
-                           $6::int4[], $7::int4[], $8::text[])
+                           $6::int4[], $7::int4[], $8::text[], $9::text[])
                     WITH ORDINALITY AS u(kind, args, queue, priority, run_at, max_attempts,
-                                         timeout_seconds, traceparent, ord)
+                                         timeout_seconds, concurrency_key, traceparent, ord)
            ), inserted AS (
                INSERT INTO weir.jobs (id, kind, args, queue, priority, run_at, max_attempts,
-                                      timeout_seconds, traceparent)
+                                      timeout_seconds, concurrency_key, traceparent)
                SELECT id, kind, coalesce(args, '{}'), queue, priority, coalesce(run_at, now()),
                       coalesce(max_attempts, weir.default_max_attempts()), timeout_seconds,
-                      traceparent
+                      concurrency_key, traceparent
                FROM input
                RETURNING *
            )
@@ -135,7 +139,7 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
                   j.max_attempts AS "max_attempts!", j.run_at AS "run_at!",
                   j.created_at AS "created_at!", j.started_at, j.finished_at, j.progress,
                   j.result, j.errors AS "errors!", j.unique_key, j.timeout_seconds,
-                  j.cancel_requested_at
+                  j.cancel_requested_at, j.concurrency_key
            FROM inserted j JOIN input i ON i.id = j.id
            ORDER BY i.ord"#,
         &c.kinds as &[&str],
@@ -145,6 +149,7 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
         &c.run_ats as &[Option<DateTime<Utc>>],
         &c.max_attempts as &[Option<i32>],
         &c.timeouts as &[Option<i32>],
+        &c.keys as &[Option<&str>],
         &c.traceparents as &[Option<&str>],
     )
     .fetch_all(db)
@@ -190,21 +195,22 @@ pub async fn insert_many_with_ids(
     let (run_ats, run_at) = once_if_shared(&c.run_ats);
     let (max_attempts, max_attempt) = once_if_shared(&c.max_attempts);
     let (timeouts, timeout) = once_if_shared(&c.timeouts);
+    let (keys, key) = once_if_shared(&c.keys);
     let (traceparents, traceparent) = once_if_shared(&c.traceparents);
     let stored = sqlx::query!(
         r#"WITH inserted AS (
                INSERT INTO weir.jobs (id, kind, args, queue, priority, run_at, max_attempts,
-                                      timeout_seconds, traceparent)
+                                      timeout_seconds, concurrency_key, traceparent)
                SELECT id, coalesce(kind, $9::text), coalesce(args, '{}'),
                       coalesce(queue, $10::text), coalesce(priority, $11::int2),
                       coalesce(run_at, $12::timestamptz, now()),
                       coalesce(max_attempts, $13::int4, weir.default_max_attempts()),
-                      coalesce(timeout_seconds, $14::int4),
-                      coalesce(traceparent, $16::text)
+                      coalesce(timeout_seconds, $14::int4), coalesce(concurrency_key, $15::text),
+                      coalesce(traceparent, $17::text)
                FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[], $5::int2[],
-                           $6::timestamptz[], $7::int4[], $8::int4[], $15::text[])
+                           $6::timestamptz[], $7::int4[], $8::int4[], $16::text[], $18::text[])
                     AS u(id, kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
-                         traceparent)
+                         concurrency_key, traceparent)
                RETURNING id, state, run_at, state <> 'available' OR run_at <> now() AS other
            )
            -- One pass: the three arrays list the same jobs in the same order.
@@ -229,8 +235,10 @@ pub async fn insert_many_with_ids(
         run_at.flatten(),
         max_attempt.flatten(),
         timeout.flatten(),
-        traceparents as &[Option<&str>],
+        key.flatten(),
+        keys as &[Option<&str>],
         traceparent.flatten(),
+        traceparents as &[Option<&str>],
     )
     .fetch_one(db)
     .await?;
@@ -284,6 +292,8 @@ pub async fn insert_many_with_ids(
                 unique_key: None,
                 timeout_seconds: job.timeout_seconds,
                 cancel_requested: None,
+                concurrency_key: job.concurrency_key.clone(),
+                warnings: Vec::new(),
             }
         })
         .collect())

@@ -51,6 +51,7 @@ struct JobRow {
     unique_key: Option<String>,
     timeout_seconds: Option<i32>,
     cancel_requested_at: Option<DateTime<Utc>>,
+    concurrency_key: Option<String>,
 }
 
 /// A job state as the database spells it (`state::text`).
@@ -85,6 +86,8 @@ impl TryFrom<JobRow> for Job {
             unique_key: row.unique_key,
             timeout_seconds: row.timeout_seconds,
             cancel_requested: row.cancel_requested_at,
+            concurrency_key: row.concurrency_key,
+            warnings: Vec::new(),
         })
     }
 }

@@ -13,7 +13,7 @@ pub async fn get(db: impl PgExecutor<'_>, id: JobId) -> Result<Option<Job>> {
         JobRow,
         r#"SELECT id, kind, queue, args, priority, state::text AS "state!", attempt, max_attempts,
                   run_at, created_at, started_at, finished_at, progress, result, errors,
-                  unique_key, timeout_seconds, cancel_requested_at
+                  unique_key, timeout_seconds, cancel_requested_at, concurrency_key
            FROM weir.jobs WHERE id = $1"#,
         id.0
     )
@@ -30,7 +30,8 @@ pub async fn get_many(db: impl PgExecutor<'_>, ids: &[JobId]) -> Result<Vec<Job>
         JobRow,
         r#"SELECT j.id, j.kind, j.queue, j.args, j.priority, j.state::text AS "state!", j.attempt,
                   j.max_attempts, j.run_at, j.created_at, j.started_at, j.finished_at, j.progress,
-                  j.result, j.errors, j.unique_key, j.timeout_seconds, j.cancel_requested_at
+                  j.result, j.errors, j.unique_key, j.timeout_seconds, j.cancel_requested_at,
+                  j.concurrency_key
            FROM weir.jobs j
            WHERE j.id = ANY($1)
            ORDER BY array_position($1, j.id)"#,
@@ -57,7 +58,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &ListFilter, limit: i64) -> R
         JobRow,
         r#"SELECT id, kind, queue, args, priority, state::text AS "state!", attempt, max_attempts,
                   run_at, created_at, started_at, finished_at, progress, result, errors,
-                  unique_key, timeout_seconds, cancel_requested_at
+                  unique_key, timeout_seconds, cancel_requested_at, concurrency_key
            FROM weir.jobs
            WHERE ($1::text IS NULL OR state = $1::text::weir.job_state)
              AND ($2::text IS NULL OR queue = $2)
@@ -74,4 +75,16 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &ListFilter, limit: i64) -> R
     .fetch_all(db)
     .await?;
     rows.into_iter().map(Job::try_from).collect()
+}
+
+/// Why the job is not running (yet): `weir.explain_job`, or `None` for an
+/// unknown id.
+pub async fn explain(db: impl PgExecutor<'_>, id: JobId) -> Result<Option<serde_json::Value>> {
+    let found = sqlx::query_scalar!(
+        r#"SELECT weir.explain_job(id) AS "explanation!" FROM weir.jobs WHERE id = $1"#,
+        id.0
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(found)
 }

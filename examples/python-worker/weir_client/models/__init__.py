@@ -13,6 +13,7 @@ from .completed_job import CompletedJob
 from .enqueue_batch_request import EnqueueBatchRequest
 from .enqueue_request import EnqueueRequest
 from .enqueue_request_args_type_0 import EnqueueRequestArgsType0
+from .explain_reason import ExplainReason
 from .fail_request import FailRequest
 from .heartbeat import Heartbeat
 from .job import Job
@@ -21,12 +22,14 @@ from .job_batch import JobBatch
 from .job_event_type import JobEventType
 from .job_events_response_200 import JobEventsResponse200
 from .job_events_response_200_event import JobEventsResponse200Event
+from .job_explanation import JobExplanation
 from .job_list import JobList
 from .job_state import JobState
 from .problem import Problem
 from .progress import Progress
 from .progress_request import ProgressRequest
 from .queue import Queue
+from .queue_limits_patch import QueueLimitsPatch
 from .queue_list import QueueList
 from .recorded import Recorded
 from .register_worker import RegisterWorker
@@ -56,6 +59,7 @@ __all__ = (
     "EnqueueBatchRequest",
     "EnqueueRequest",
     "EnqueueRequestArgsType0",
+    "ExplainReason",
     "FailRequest",
     "Heartbeat",
     "Job",
@@ -64,12 +68,14 @@ __all__ = (
     "JobEventType",
     "JobEventsResponse200",
     "JobEventsResponse200Event",
+    "JobExplanation",
     "JobList",
     "JobState",
     "Problem",
     "Progress",
     "ProgressRequest",
     "Queue",
+    "QueueLimitsPatch",
     "QueueList",
     "Recorded",
     "RegisterWorker",

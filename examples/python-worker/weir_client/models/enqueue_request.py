@@ -25,6 +25,8 @@ class EnqueueRequest:
     Attributes:
         kind (str): Name of the handler, e.g. `demo.process_item`.
         args (EnqueueRequestArgsType0 | None | Unset): Arguments: a JSON object (default `{}`).
+        concurrency_key (None | str | Unset): Groups jobs for the queue's `max_running_per_key` (e.g. a customer
+            id): at most that many jobs of one key run at once.
         delay_seconds (float | None | Unset): Run no sooner than this many seconds from now. Exclusive with `run_at`.
         max_attempts (int | None | Unset): Attempts allowed (default 20).
         priority (int | None | Unset): Higher runs first (default 0).
@@ -38,6 +40,7 @@ class EnqueueRequest:
 
     kind: str
     args: EnqueueRequestArgsType0 | None | Unset = UNSET
+    concurrency_key: None | str | Unset = UNSET
     delay_seconds: float | None | Unset = UNSET
     max_attempts: int | None | Unset = UNSET
     priority: int | None | Unset = UNSET
@@ -58,6 +61,12 @@ class EnqueueRequest:
             args = self.args.to_dict()
         else:
             args = self.args
+
+        concurrency_key: None | str | Unset
+        if isinstance(self.concurrency_key, Unset):
+            concurrency_key = UNSET
+        else:
+            concurrency_key = self.concurrency_key
 
         delay_seconds: float | None | Unset
         if isinstance(self.delay_seconds, Unset):
@@ -112,6 +121,8 @@ class EnqueueRequest:
         )
         if args is not UNSET:
             field_dict["args"] = args
+        if concurrency_key is not UNSET:
+            field_dict["concurrency_key"] = concurrency_key
         if delay_seconds is not UNSET:
             field_dict["delay_seconds"] = delay_seconds
         if max_attempts is not UNSET:
@@ -152,6 +163,15 @@ class EnqueueRequest:
             return cast(EnqueueRequestArgsType0 | None | Unset, data)
 
         args = _parse_args(d.pop("args", UNSET))
+
+        def _parse_concurrency_key(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        concurrency_key = _parse_concurrency_key(d.pop("concurrency_key", UNSET))
 
         def _parse_delay_seconds(data: object) -> float | None | Unset:
             if data is None:
@@ -227,6 +247,7 @@ class EnqueueRequest:
         enqueue_request = cls(
             kind=kind,
             args=args,
+            concurrency_key=concurrency_key,
             delay_seconds=delay_seconds,
             max_attempts=max_attempts,
             priority=priority,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 from uuid import UUID
 
 from attrs import define as _attrs_define
@@ -39,6 +39,7 @@ class Job:
             args (JobArgs | Unset): The handler's arguments (a JSON object). Left out of
                 `GET /v1/jobs` pages unless `include=args`.
             cancel_requested (datetime.datetime | Unset): When a cancel of the running job was requested.
+            concurrency_key (str | Unset): Groups jobs for the queue's `max_running_per_key`.
             finished_at (datetime.datetime | Unset): When the job reached a terminal state.
             progress (Progress | Unset): What a running handler last reported.
             result (Any | Unset): What the handler returned (succeeded jobs). Left out of
@@ -46,6 +47,9 @@ class Job:
             started_at (datetime.datetime | Unset): When the latest attempt started.
             timeout_seconds (int | Unset): Per-attempt timeout set on the job.
             unique_key (str | Unset):
+            warnings (list[str] | Unset): Warnings of the enqueue answer, e.g. that no live worker serves the
+                job's kind on its queue (the job waits until one does). Absent on
+                reads and when there is nothing to say.
     """
 
     attempt: int
@@ -60,12 +64,14 @@ class Job:
     state: JobState
     args: JobArgs | Unset = UNSET
     cancel_requested: datetime.datetime | Unset = UNSET
+    concurrency_key: str | Unset = UNSET
     finished_at: datetime.datetime | Unset = UNSET
     progress: Progress | Unset = UNSET
     result: Any | Unset = UNSET
     started_at: datetime.datetime | Unset = UNSET
     timeout_seconds: int | Unset = UNSET
     unique_key: str | Unset = UNSET
+    warnings: list[str] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +106,8 @@ class Job:
         if not isinstance(self.cancel_requested, Unset):
             cancel_requested = self.cancel_requested.isoformat()
 
+        concurrency_key = self.concurrency_key
+
         finished_at: str | Unset = UNSET
         if not isinstance(self.finished_at, Unset):
             finished_at = self.finished_at.isoformat()
@@ -117,6 +125,10 @@ class Job:
         timeout_seconds = self.timeout_seconds
 
         unique_key = self.unique_key
+
+        warnings: list[str] | Unset = UNSET
+        if not isinstance(self.warnings, Unset):
+            warnings = self.warnings
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -138,6 +150,8 @@ class Job:
             field_dict["args"] = args
         if cancel_requested is not UNSET:
             field_dict["cancel_requested"] = cancel_requested
+        if concurrency_key is not UNSET:
+            field_dict["concurrency_key"] = concurrency_key
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
         if progress is not UNSET:
@@ -150,6 +164,8 @@ class Job:
             field_dict["timeout_seconds"] = timeout_seconds
         if unique_key is not UNSET:
             field_dict["unique_key"] = unique_key
+        if warnings is not UNSET:
+            field_dict["warnings"] = warnings
 
         return field_dict
 
@@ -199,6 +215,8 @@ class Job:
         else:
             cancel_requested = datetime.datetime.fromisoformat(_cancel_requested)
 
+        concurrency_key = d.pop("concurrency_key", UNSET)
+
         _finished_at = d.pop("finished_at", UNSET)
         finished_at: datetime.datetime | Unset
         if isinstance(_finished_at, Unset):
@@ -226,6 +244,8 @@ class Job:
 
         unique_key = d.pop("unique_key", UNSET)
 
+        warnings = cast(list[str], d.pop("warnings", UNSET))
+
         job = cls(
             attempt=attempt,
             created_at=created_at,
@@ -239,12 +259,14 @@ class Job:
             state=state,
             args=args,
             cancel_requested=cancel_requested,
+            concurrency_key=concurrency_key,
             finished_at=finished_at,
             progress=progress,
             result=result,
             started_at=started_at,
             timeout_seconds=timeout_seconds,
             unique_key=unique_key,
+            warnings=warnings,
         )
 
         job.additional_properties = d
