@@ -86,6 +86,7 @@ impl From<Error> for ApiError {
             Error::NotFound(id) => {
                 ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
             }
+            e @ Error::WorkflowNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             e @ Error::IdempotencyKeyReused => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())

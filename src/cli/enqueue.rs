@@ -8,7 +8,7 @@ use clap::Args;
 use crate::client::Client;
 use crate::config::DbArgs;
 use crate::error::{Error, Result};
-use crate::job::NewJob;
+use crate::job::{JobId, NewJob};
 
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
@@ -35,6 +35,9 @@ pub struct EnqueueArgs {
     /// Per-attempt timeout in seconds.
     #[arg(long)]
     pub timeout_seconds: Option<i32>,
+    /// Wait for this job to succeed first (repeatable); pending until then.
+    #[arg(long = "depends-on", value_name = "ID")]
+    pub depends_on: Vec<JobId>,
     /// Wait for the job to finish, showing its progress; exit 1 unless it succeeded.
     #[arg(long)]
     pub wait: bool,
@@ -84,6 +87,7 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         max_attempts: a.max_attempts,
         unique_key: a.unique_key,
         timeout_seconds: a.timeout_seconds,
+        depends_on: a.depends_on,
     };
     let enqueued = client.enqueue_job(&job).await?;
     if !a.wait {

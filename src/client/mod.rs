@@ -15,6 +15,7 @@ mod enqueue;
 mod idempotency;
 mod ops;
 mod worker_api;
+mod workflows;
 
 pub use crate::db::jobs::{CancelOutcome, ListFilter};
 pub use crate::db::nodes::NodeRow as WorkerNode;
@@ -23,6 +24,7 @@ pub use enqueue::{Submitted, enqueue_in, enqueue_many_in};
 pub use idempotency::{ANONYMOUS, IdempotencyKey, fingerprint};
 pub use ops::{JobPage, MAX_PAGE};
 pub use worker_api::ExternalClaim;
+pub use workflows::{MAX_WORKFLOW_PAGE, WorkflowPage};
 
 use std::sync::Arc;
 use std::time::Duration;

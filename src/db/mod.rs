@@ -12,6 +12,7 @@ pub mod queues;
 pub mod roles;
 pub mod wakeups;
 pub mod worker_api;
+pub mod workflows;
 
 use std::str::FromStr;
 

@@ -66,6 +66,7 @@ async fn attempt(env: &NodeEnv, job: ClaimedJob, signal: StopSignal) -> Option<O
         token: job.claim_token,
         cancel: signal.token.clone(),
         board: env.board.clone(),
+        pool: env.pool.clone(),
     };
     let fail = |message: String, fatal: bool| {
         Outcome::Failed(Failure {

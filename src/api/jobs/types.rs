@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::api::problem::ApiError;
 use crate::api::string_types::{QueueName, StrictString, TaskKind};
-use crate::job::{Job, JobState, NewJob};
+use crate::job::{Job, JobId, JobState, NewJob};
 
 /// The state of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -129,6 +129,19 @@ pub struct JobDto {
     /// When a cancel of the running job was requested.
     #[oai(skip_serializing_if_is_none)]
     pub cancel_requested: Option<DateTime<Utc>>,
+    /// The workflow it was submitted in.
+    #[oai(skip_serializing_if_is_none)]
+    pub workflow_id: Option<Uuid>,
+    /// Its name within its workflow.
+    #[oai(rename = "ref", skip_serializing_if_is_none)]
+    pub job_ref: Option<String>,
+    /// Ids of the jobs it waits on: it runs once all of them succeeded.
+    #[oai(skip_serializing_if_is_none)]
+    pub depends_on: Option<Vec<Uuid>>,
+    /// While `pending`: the dependencies not succeeded yet (`GET
+    /// /v1/jobs/{id}` only).
+    #[oai(skip_serializing_if_is_none)]
+    pub waiting_on: Option<Vec<Uuid>>,
 }
 
 impl From<Job> for JobDto {
@@ -165,6 +178,14 @@ impl From<Job> for JobDto {
             unique_key: j.unique_key,
             timeout_seconds: j.timeout_seconds,
             cancel_requested: j.cancel_requested,
+            workflow_id: j.workflow_id.map(|w| w.0),
+            job_ref: j.job_ref,
+            depends_on: j
+                .depends_on
+                .map(|ids| ids.into_iter().map(|id| id.0).collect()),
+            waiting_on: j
+                .waiting_on
+                .map(|ids| ids.into_iter().map(|id| id.0).collect()),
         }
     }
 }
@@ -203,6 +224,11 @@ pub struct EnqueueRequest {
     /// it, e.g. `invoice:42`.
     #[oai(validator(min_length = 1, max_length = 255))]
     pub unique_key: Option<StrictString>,
+    /// Ids of jobs this one waits on: it stays `pending` until all of
+    /// them succeeded, and is cancelled when one fails or is cancelled (at
+    /// once if one already has). Only on `POST /v1/jobs`, not in batches.
+    #[oai(validator(min_items = 1, max_items = 10000))]
+    pub depends_on: Option<Vec<Uuid>>,
 }
 
 impl poem_openapi::types::Example for EnqueueRequest {
@@ -219,6 +245,7 @@ impl poem_openapi::types::Example for EnqueueRequest {
             max_attempts: None,
             timeout_seconds: None,
             unique_key: None,
+            depends_on: None,
         }
     }
 }
@@ -263,6 +290,12 @@ impl EnqueueRequest {
             max_attempts: self.max_attempts,
             unique_key: self.unique_key.map(|k| k.0),
             timeout_seconds: self.timeout_seconds,
+            depends_on: self
+                .depends_on
+                .unwrap_or_default()
+                .into_iter()
+                .map(JobId)
+                .collect(),
         })
     }
 }

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from uuid import UUID
 
 from attrs import define as _attrs_define
 
@@ -26,6 +27,9 @@ class EnqueueRequest:
         kind (str): Name of the handler, e.g. `demo.process_item`.
         args (EnqueueRequestArgsType0 | None | Unset): Arguments: a JSON object (default `{}`).
         delay_seconds (float | None | Unset): Run no sooner than this many seconds from now. Exclusive with `run_at`.
+        depends_on (list[UUID] | None | Unset): Ids of jobs this one waits on: it stays `pending` until all of
+            them succeeded, and is cancelled when one fails or is cancelled (at
+            once if one already has). Only on `POST /v1/jobs`, not in batches.
         max_attempts (int | None | Unset): Attempts allowed (default 20).
         priority (int | None | Unset): Higher runs first (default 0).
         queue (None | str | Unset): Queue (default `default`): letters, digits, `_ . : -`.
@@ -39,6 +43,7 @@ class EnqueueRequest:
     kind: str
     args: EnqueueRequestArgsType0 | None | Unset = UNSET
     delay_seconds: float | None | Unset = UNSET
+    depends_on: list[UUID] | None | Unset = UNSET
     max_attempts: int | None | Unset = UNSET
     priority: int | None | Unset = UNSET
     queue: None | str | Unset = UNSET
@@ -64,6 +69,18 @@ class EnqueueRequest:
             delay_seconds = UNSET
         else:
             delay_seconds = self.delay_seconds
+
+        depends_on: list[str] | None | Unset
+        if isinstance(self.depends_on, Unset):
+            depends_on = UNSET
+        elif isinstance(self.depends_on, list):
+            depends_on = []
+            for depends_on_type_0_item_data in self.depends_on:
+                depends_on_type_0_item = str(depends_on_type_0_item_data)
+                depends_on.append(depends_on_type_0_item)
+
+        else:
+            depends_on = self.depends_on
 
         max_attempts: int | None | Unset
         if isinstance(self.max_attempts, Unset):
@@ -114,6 +131,8 @@ class EnqueueRequest:
             field_dict["args"] = args
         if delay_seconds is not UNSET:
             field_dict["delay_seconds"] = delay_seconds
+        if depends_on is not UNSET:
+            field_dict["depends_on"] = depends_on
         if max_attempts is not UNSET:
             field_dict["max_attempts"] = max_attempts
         if priority is not UNSET:
@@ -161,6 +180,28 @@ class EnqueueRequest:
             return cast(float | None | Unset, data)
 
         delay_seconds = _parse_delay_seconds(d.pop("delay_seconds", UNSET))
+
+        def _parse_depends_on(data: object) -> list[UUID] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                depends_on_type_0 = []
+                _depends_on_type_0 = data
+                for depends_on_type_0_item_data in _depends_on_type_0:
+                    depends_on_type_0_item = UUID(depends_on_type_0_item_data)
+
+                    depends_on_type_0.append(depends_on_type_0_item)
+
+                return depends_on_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[UUID] | None | Unset, data)
+
+        depends_on = _parse_depends_on(d.pop("depends_on", UNSET))
 
         def _parse_max_attempts(data: object) -> int | None | Unset:
             if data is None:
@@ -228,6 +269,7 @@ class EnqueueRequest:
             kind=kind,
             args=args,
             delay_seconds=delay_seconds,
+            depends_on=depends_on,
             max_attempts=max_attempts,
             priority=priority,
             queue=queue,
