@@ -198,7 +198,7 @@ pub struct Job {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub depends_on: Option<Vec<JobId>>,
     /// While `pending`: those of `depends_on` not succeeded yet (filled by
-    /// reads of one job, e.g. [`Client::get`](crate::Client::get)).
+    /// reads of one job, e.g. [`Client::job`](crate::Client::job)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_on: Option<Vec<JobId>>,
 }

@@ -24,7 +24,7 @@ pub use enqueue::{Submitted, enqueue_in, enqueue_many_in};
 pub use idempotency::{ANONYMOUS, IdempotencyKey, fingerprint};
 pub use ops::{JobPage, MAX_PAGE};
 pub use worker_api::ExternalClaim;
-pub use workflows::{MAX_WORKFLOW_PAGE, WorkflowPage};
+pub use workflows::{MAX_WORKFLOW_PAGE, WORKFLOW_RECHECK, WorkflowPage};
 
 use std::sync::Arc;
 use std::time::Duration;

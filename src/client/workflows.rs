@@ -131,3 +131,40 @@ impl Client {
         }
     }
 }
+
+/// How often a workflow followed by [`Client::workflow_changed`] is read
+/// again when the job it follows did not change (its other jobs may have).
+pub const WORKFLOW_RECHECK: Duration = Duration::from_millis(250);
+
+impl Client {
+    /// The workflow as soon as it differs from `last` (a job's state,
+    /// progress or result), or as it is when `timeout` passes. Woken by
+    /// the change notifications of one unfinished job, and reads the
+    /// workflow again at least every [`WORKFLOW_RECHECK`].
+    pub async fn workflow_changed(&self, last: &Workflow, timeout: Duration) -> Result<Workflow> {
+        let deadline = Instant::now() + timeout;
+        let mut seen = last.clone();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let next = seen
+                .jobs
+                .iter()
+                .filter(|j| !j.state.is_terminal())
+                .min_by_key(|j| j.state == crate::JobState::Pending)
+                .map(|j| j.id);
+            match next {
+                Some(job) if !left.is_zero() => {
+                    let mut follow = self.follow(job).await?;
+                    follow.changed(Duration::ZERO).await?;
+                    follow.changed(left.min(WORKFLOW_RECHECK)).await?;
+                }
+                _ => tokio::time::sleep(left.min(WORKFLOW_RECHECK)).await,
+            }
+            let now = self.workflow(last.id).await?;
+            if now != *last || Instant::now() >= deadline {
+                return Ok(now);
+            }
+            seen = now;
+        }
+    }
+}

@@ -251,7 +251,7 @@ impl poem_openapi::types::Example for EnqueueRequest {
 }
 
 impl EnqueueRequest {
-    pub(super) fn into_new_job(self) -> Result<NewJob, ApiError> {
+    pub(crate) fn into_new_job(self) -> Result<NewJob, ApiError> {
         let args = match self.args {
             None | Some(serde_json::Value::Null) => serde_json::json!({}),
             Some(v @ serde_json::Value::Object(_)) => v,
