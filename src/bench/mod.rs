@@ -18,7 +18,10 @@
 //! - [`http`]: `POST /v1/jobs` from 64 keep-alive connections;
 //! - [`external`]: the burn-down's backlog drained through the REST worker
 //!   API (claims and completions in batches of 100), beside the built-in
-//!   worker's burn-down of the same run.
+//!   worker's burn-down of the same run;
+//! - [`fan_in`]: a group of N no-op jobs and one callback depending on all
+//!   of them; the time from the last member's finish to the callback's
+//!   start.
 //!
 //! Numbers come out as a table and as one JSON object ([`Report::json`]).
 //! It is a benchmark, not a test: nothing here asserts a timing.
@@ -28,6 +31,7 @@ pub mod ceiling;
 pub mod enqueue;
 pub mod env;
 pub mod external;
+pub mod fan_in;
 pub mod http;
 pub mod latency;
 mod probe;
@@ -61,13 +65,15 @@ pub enum Scenario {
     Enqueue,
     Http,
     External,
+    FanIn,
 }
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Ceiling,
         Scenario::BurnDown,
+        Scenario::FanIn,
         Scenario::External,
         Scenario::Latency,
         Scenario::Enqueue,
@@ -82,6 +88,7 @@ impl Scenario {
             Scenario::Enqueue => "enqueue",
             Scenario::Http => "http",
             Scenario::External => "external",
+            Scenario::FanIn => "fan-in",
         }
     }
 }
@@ -95,7 +102,7 @@ impl FromStr for Scenario {
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown scenario {s:?}: use ceiling, burn-down, external, latency, enqueue, http or all"
+                    "unknown scenario {s:?}: use ceiling, burn-down, fan-in, external, latency, enqueue, http or all"
                 ))
             })
     }
@@ -107,7 +114,7 @@ impl FromStr for Scenario {
 /// use weir::bench::{parse_scenarios, Scenario};
 /// assert_eq!(parse_scenarios("latency, burn-down").unwrap(),
 ///            vec![Scenario::BurnDown, Scenario::Latency]);
-/// assert_eq!(parse_scenarios("all").unwrap().len(), 6);
+/// assert_eq!(parse_scenarios("all").unwrap().len(), 7);
 /// assert!(parse_scenarios("fast").is_err());
 /// ```
 pub fn parse_scenarios(spec: &str) -> Result<Vec<Scenario>> {
@@ -136,6 +143,8 @@ pub struct Options {
     pub scenarios: Vec<Scenario>,
     /// Backlog of the burn-down and the ceiling. Default 200,000.
     pub jobs: i64,
+    /// Members of the fan-in's group. Default 10,000.
+    pub fan_in_members: i64,
     /// Concurrency of the burn-down worker's queue. Default 1,000.
     pub concurrency: usize,
     /// Connections of the worker's main (durable) pool. Default 4.
@@ -180,6 +189,7 @@ impl Options {
             database_url: database_url.into(),
             scenarios: Scenario::ALL.to_vec(),
             jobs: 200_000,
+            fan_in_members: 10_000,
             concurrency: 1_000,
             pool_size: 4,
             ceiling_connections: 4,
@@ -202,6 +212,7 @@ impl Options {
     pub fn quick(database_url: impl Into<String>) -> Self {
         Options {
             jobs: 2_000,
+            fan_in_members: 500,
             latency_jobs: 20,
             latency_interval: Duration::from_millis(5),
             poll_interval: Duration::from_millis(200),
@@ -415,6 +426,7 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
             Scenario::Enqueue => enqueue::run(scratch, o).await?,
             Scenario::Http => http::run(scratch, o).await?,
             Scenario::External => external::run(scratch, o).await?,
+            Scenario::FanIn => fan_in::run(scratch, o).await?,
         };
         sections.push(section);
     }
