@@ -1103,6 +1103,10 @@ CREATE FUNCTION weir.jobs_settle_dependents() RETURNS trigger
     SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
     AS $$
 DECLARE
+    succeeded uuid[];
+    failed uuid[];
+    failed_refs text[];
+    failed_states weir.job_state[];
     ready uuid[];
 BEGIN
     IF NEW.depends_on IS NOT NULL THEN
@@ -1112,30 +1116,41 @@ BEGIN
     IF NOT NEW.has_dependents THEN
         RETURN NULL;
     END IF;
-    IF NEW.state = 'succeeded' THEN
+    WITH taken AS (DELETE FROM weir.settling_jobs RETURNING job_id, ref, state)
+    SELECT array_agg(t.job_id) FILTER (WHERE t.state = 'succeeded'),
+           array_agg(t.job_id) FILTER (WHERE t.state <> 'succeeded'),
+           array_agg(t.ref) FILTER (WHERE t.state <> 'succeeded'),
+           array_agg(t.state) FILTER (WHERE t.state <> 'succeeded')
+    INTO succeeded, failed, failed_refs, failed_states FROM taken t;
+    IF succeeded IS NOT NULL THEN
+        -- Counters locked in id order; each decremented once, by the
+        -- number of its dependencies that just succeeded. Those that
+        -- reach zero are ready (the final SELECT reads the counters as
+        -- they were before the UPDATE).
         PERFORM 1 FROM weir.job_waits w
-        WHERE w.job_id IN (SELECT d.job_id FROM weir.job_dependents d WHERE d.parent_id = NEW.id)
+        WHERE w.job_id IN (SELECT d.job_id FROM weir.job_dependents d WHERE d.parent_id = ANY (succeeded))
         ORDER BY w.job_id FOR UPDATE;
-        -- Decrement the counters of the others; those at 1 are ready (the
-        -- final SELECT reads the counters as they were before the UPDATE).
         WITH edges AS (
-            DELETE FROM weir.job_dependents d WHERE d.parent_id = NEW.id RETURNING d.job_id
+            DELETE FROM weir.job_dependents d WHERE d.parent_id = ANY (succeeded) RETURNING d.job_id
+        ), per AS (
+            SELECT edges.job_id, count(*)::integer AS n FROM edges GROUP BY edges.job_id
         ), counted AS (
-            UPDATE weir.job_waits w SET remaining = w.remaining - 1
-            FROM edges WHERE w.job_id = edges.job_id AND w.remaining > 1
+            UPDATE weir.job_waits w SET remaining = w.remaining - per.n
+            FROM per WHERE w.job_id = per.job_id AND w.remaining > per.n
             RETURNING w.job_id
         )
         SELECT array_agg(w.job_id) INTO ready
-        FROM weir.job_waits w JOIN edges ON edges.job_id = w.job_id
-        WHERE w.remaining = 1;
+        FROM weir.job_waits w JOIN per ON per.job_id = w.job_id
+        WHERE w.remaining <= per.n;
         IF ready IS NOT NULL THEN
-            -- The last dependency of these: their counters go, they run.
+            -- The last dependencies of these: their counters go, they run.
             DELETE FROM weir.job_waits w WHERE w.job_id = ANY (ready);
             PERFORM weir.release_jobs(ready);
         END IF;
-    ELSE
-        PERFORM weir.cancel_dependents(NEW.id, NEW.ref, NEW.state);
     END IF;
+    FOR i IN 1 .. coalesce(cardinality(failed), 0) LOOP
+        PERFORM weir.cancel_dependents(failed[i], failed_refs[i], failed_states[i]);
+    END LOOP;
     RETURN NULL;
 END $$;
 
@@ -1143,7 +1158,26 @@ END $$;
 -- Name: FUNCTION jobs_settle_dependents(); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.jobs_settle_dependents() IS 'Trigger: when a job with dependents finishes, releases those whose last dependency it was (succeeded) or cancels them transitively (failed, cancelled).';
+COMMENT ON FUNCTION weir.jobs_settle_dependents() IS 'Trigger: when jobs with dependents finish, releases those whose last dependencies they were (succeeded) or cancels them transitively (failed, cancelled), once per statement.';
+
+--
+-- Name: jobs_stage_settle(); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.jobs_stage_settle() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO weir.settling_jobs (job_id, ref, state) VALUES (NEW.id, NEW.ref, NEW.state);
+    RETURN NEW;
+END $$;
+
+--
+-- Name: FUNCTION jobs_stage_settle(); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.jobs_stage_settle() IS 'Trigger: stages a finishing job with dependents in weir.settling_jobs for the statement''s AFTER trigger.';
 
 --
 -- Name: jobs_wait_on_dependencies(); Type: FUNCTION; Schema: weir; Owner: -
@@ -2364,6 +2398,40 @@ COMMENT ON COLUMN weir.queue_stats.oldest_available_age_seconds IS 'Seconds sinc
 COMMENT ON COLUMN weir.queue_stats.unserved_kinds IS 'Kinds with jobs waiting here that no live worker (heartbeat within 30 s) serves on this queue.';
 
 --
+-- Name: settling_jobs; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE UNLOGGED TABLE weir.settling_jobs (
+    job_id uuid NOT NULL,
+    ref text,
+    state weir.job_state NOT NULL
+);
+
+--
+-- Name: TABLE settling_jobs; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.settling_jobs IS 'Jobs with dependents finished by the current statement, until its AFTER trigger releases or cancels their dependents (transient; written by the database only).';
+
+--
+-- Name: COLUMN settling_jobs.job_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.settling_jobs.job_id IS 'The finished job.';
+
+--
+-- Name: COLUMN settling_jobs.ref; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.settling_jobs.ref IS 'Its ref, named in its dependents'' errors if it did not succeed.';
+
+--
+-- Name: COLUMN settling_jobs.state; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.settling_jobs.state IS 'How it ended.';
+
+--
 -- Name: wakeups; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -2895,7 +2963,19 @@ CREATE TRIGGER jobs_settle_dependents AFTER INSERT ON weir.jobs_finished FOR EAC
 -- Name: TRIGGER jobs_settle_dependents ON jobs_finished; Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON TRIGGER jobs_settle_dependents ON weir.jobs_finished IS 'Per finished row, only for jobs with dependents or dependencies: releases or cancels the jobs waiting on it.';
+COMMENT ON TRIGGER jobs_settle_dependents ON weir.jobs_finished IS 'Per finished row, only for jobs with dependents or dependencies: releases or cancels the jobs waiting on the jobs the statement finished.';
+
+--
+-- Name: jobs_finished jobs_stage_settle; Type: TRIGGER; Schema: weir; Owner: -
+--
+
+CREATE TRIGGER jobs_stage_settle BEFORE INSERT ON weir.jobs_finished FOR EACH ROW WHEN (new.has_dependents) EXECUTE FUNCTION weir.jobs_stage_settle();
+
+--
+-- Name: TRIGGER jobs_stage_settle ON jobs_finished; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TRIGGER jobs_stage_settle ON weir.jobs_finished IS 'Per finishing row, only for jobs with dependents: stages it for jobs_settle_dependents.';
 
 --
 -- Name: jobs jobs_wait_on_dependencies; Type: TRIGGER; Schema: weir; Owner: -

@@ -183,15 +183,53 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION weir.cancel_dependents(uuid, text, weir.job_state) IS 'Cancels the pending jobs waiting (transitively) on a job that ended failed or cancelled, each with an error naming the dependency. Called by weir.jobs_settle_dependents.';
 
+-- The jobs with dependents that the current statement finished, staged
+-- by a BEFORE trigger as each row arrives in a finished partition, and
+-- taken all at once by the first AFTER trigger of the statement (AFTER
+-- row triggers fire once the whole statement is done): a batch that
+-- finishes many members of one workflow then decrements each waiting
+-- job's counter once, by the number of its dependencies in the batch,
+-- instead of once per member. Rows live only inside the transaction that
+-- stages them (its AFTER triggers delete them), so no one else ever sees
+-- one; UNLOGGED, since they never need to survive a crash.
+CREATE UNLOGGED TABLE weir.settling_jobs (
+    job_id  uuid           NOT NULL,
+    ref     text,
+    state   weir.job_state NOT NULL
+);
+COMMENT ON TABLE weir.settling_jobs IS 'Jobs with dependents finished by the current statement, until its AFTER trigger releases or cancels their dependents (transient; written by the database only).';
+COMMENT ON COLUMN weir.settling_jobs.job_id IS 'The finished job.';
+COMMENT ON COLUMN weir.settling_jobs.ref IS 'Its ref, named in its dependents'' errors if it did not succeed.';
+COMMENT ON COLUMN weir.settling_jobs.state IS 'How it ended.';
+
+CREATE FUNCTION weir.jobs_stage_settle() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, weir, pg_temp AS $$
+BEGIN
+    INSERT INTO weir.settling_jobs (job_id, ref, state) VALUES (NEW.id, NEW.ref, NEW.state);
+    RETURN NEW;
+END $$;
+COMMENT ON FUNCTION weir.jobs_stage_settle() IS 'Trigger: stages a finishing job with dependents in weir.settling_jobs for the statement''s AFTER trigger.';
+
+CREATE TRIGGER jobs_stage_settle BEFORE INSERT ON weir.jobs_finished
+    FOR EACH ROW WHEN (NEW.has_dependents)
+    EXECUTE FUNCTION weir.jobs_stage_settle();
+COMMENT ON TRIGGER jobs_stage_settle ON weir.jobs_finished IS 'Per finishing row, only for jobs with dependents: stages it for jobs_settle_dependents.';
+
 -- AFTER INSERT on the finished partitions, per row, only for jobs that
 -- have dependents or dependencies (the trigger's WHEN clause). A job
 -- reaches a finished partition by the UPDATE that ends it, whatever path
 -- ends it (a worker's outcome, weir.complete_job and the other worker
 -- functions, a cancel, a rescue), and a row moved by an UPDATE fires
--- the destination's INSERT triggers, not UPDATE ones.
+-- the destination's INSERT triggers, not UPDATE ones. The first such
+-- trigger of a statement settles every job the statement staged; the
+-- others find nothing staged.
 CREATE FUNCTION weir.jobs_settle_dependents() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, weir, pg_temp AS $$
 DECLARE
+    succeeded uuid[];
+    failed uuid[];
+    failed_refs text[];
+    failed_states weir.job_state[];
     ready uuid[];
 BEGIN
     IF NEW.depends_on IS NOT NULL THEN
@@ -201,38 +239,49 @@ BEGIN
     IF NOT NEW.has_dependents THEN
         RETURN NULL;
     END IF;
-    IF NEW.state = 'succeeded' THEN
+    WITH taken AS (DELETE FROM weir.settling_jobs RETURNING job_id, ref, state)
+    SELECT array_agg(t.job_id) FILTER (WHERE t.state = 'succeeded'),
+           array_agg(t.job_id) FILTER (WHERE t.state <> 'succeeded'),
+           array_agg(t.ref) FILTER (WHERE t.state <> 'succeeded'),
+           array_agg(t.state) FILTER (WHERE t.state <> 'succeeded')
+    INTO succeeded, failed, failed_refs, failed_states FROM taken t;
+    IF succeeded IS NOT NULL THEN
+        -- Counters locked in id order; each decremented once, by the
+        -- number of its dependencies that just succeeded. Those that
+        -- reach zero are ready (the final SELECT reads the counters as
+        -- they were before the UPDATE).
         PERFORM 1 FROM weir.job_waits w
-        WHERE w.job_id IN (SELECT d.job_id FROM weir.job_dependents d WHERE d.parent_id = NEW.id)
+        WHERE w.job_id IN (SELECT d.job_id FROM weir.job_dependents d WHERE d.parent_id = ANY (succeeded))
         ORDER BY w.job_id FOR UPDATE;
-        -- Decrement the counters of the others; those at 1 are ready (the
-        -- final SELECT reads the counters as they were before the UPDATE).
         WITH edges AS (
-            DELETE FROM weir.job_dependents d WHERE d.parent_id = NEW.id RETURNING d.job_id
+            DELETE FROM weir.job_dependents d WHERE d.parent_id = ANY (succeeded) RETURNING d.job_id
+        ), per AS (
+            SELECT edges.job_id, count(*)::integer AS n FROM edges GROUP BY edges.job_id
         ), counted AS (
-            UPDATE weir.job_waits w SET remaining = w.remaining - 1
-            FROM edges WHERE w.job_id = edges.job_id AND w.remaining > 1
+            UPDATE weir.job_waits w SET remaining = w.remaining - per.n
+            FROM per WHERE w.job_id = per.job_id AND w.remaining > per.n
             RETURNING w.job_id
         )
         SELECT array_agg(w.job_id) INTO ready
-        FROM weir.job_waits w JOIN edges ON edges.job_id = w.job_id
-        WHERE w.remaining = 1;
+        FROM weir.job_waits w JOIN per ON per.job_id = w.job_id
+        WHERE w.remaining <= per.n;
         IF ready IS NOT NULL THEN
-            -- The last dependency of these: their counters go, they run.
+            -- The last dependencies of these: their counters go, they run.
             DELETE FROM weir.job_waits w WHERE w.job_id = ANY (ready);
             PERFORM weir.release_jobs(ready);
         END IF;
-    ELSE
-        PERFORM weir.cancel_dependents(NEW.id, NEW.ref, NEW.state);
     END IF;
+    FOR i IN 1 .. coalesce(cardinality(failed), 0) LOOP
+        PERFORM weir.cancel_dependents(failed[i], failed_refs[i], failed_states[i]);
+    END LOOP;
     RETURN NULL;
 END $$;
-COMMENT ON FUNCTION weir.jobs_settle_dependents() IS 'Trigger: when a job with dependents finishes, releases those whose last dependency it was (succeeded) or cancels them transitively (failed, cancelled).';
+COMMENT ON FUNCTION weir.jobs_settle_dependents() IS 'Trigger: when jobs with dependents finish, releases those whose last dependencies they were (succeeded) or cancels them transitively (failed, cancelled), once per statement.';
 
 CREATE TRIGGER jobs_settle_dependents AFTER INSERT ON weir.jobs_finished
     FOR EACH ROW WHEN (NEW.has_dependents OR NEW.depends_on IS NOT NULL)
     EXECUTE FUNCTION weir.jobs_settle_dependents();
-COMMENT ON TRIGGER jobs_settle_dependents ON weir.jobs_finished IS 'Per finished row, only for jobs with dependents or dependencies: releases or cancels the jobs waiting on it.';
+COMMENT ON TRIGGER jobs_settle_dependents ON weir.jobs_finished IS 'Per finished row, only for jobs with dependents or dependencies: releases or cancels the jobs waiting on the jobs the statement finished.';
 
 -- BEFORE INSERT, per row, only for a queued job that names dependencies
 -- (a new job, or one sent back by weir.retry_job: it waits again on its
