@@ -54,6 +54,19 @@ CREATE DOMAIN weir.job_concurrency_key AS text
 COMMENT ON DOMAIN weir.job_concurrency_key IS 'weir.jobs.concurrency_key: 1 to 255 characters (jobs_concurrency_key_valid).';
 
 --
+-- Name: job_depends_on; Type: DOMAIN; Schema: weir; Owner: -
+--
+
+CREATE DOMAIN weir.job_depends_on AS uuid[]
+	CONSTRAINT jobs_depends_on_valid CHECK ((((cardinality(VALUE) >= 1) AND (cardinality(VALUE) <= 10000)) AND (array_position(VALUE, NULL::uuid) IS NULL)));
+
+--
+-- Name: DOMAIN job_depends_on; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON DOMAIN weir.job_depends_on IS 'weir.jobs.depends_on: 1 to 10000 job ids, none NULL (jobs_depends_on_valid); the column is NULL for a job without dependencies.';
+
+--
 -- Name: job_errors; Type: DOMAIN; Schema: weir; Owner: -
 --
 
@@ -93,6 +106,19 @@ CREATE DOMAIN weir.job_progress AS jsonb
 COMMENT ON DOMAIN weir.job_progress IS 'weir.jobs.progress: a JSON object (jobs_progress_is_object).';
 
 --
+-- Name: job_ref; Type: DOMAIN; Schema: weir; Owner: -
+--
+
+CREATE DOMAIN weir.job_ref AS text
+	CONSTRAINT jobs_ref_valid CHECK (((length(btrim(VALUE)) > 0) AND (length(VALUE) <= 255)));
+
+--
+-- Name: DOMAIN job_ref; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON DOMAIN weir.job_ref IS 'weir.jobs.ref: not blank, at most 255 characters (jobs_ref_valid).';
+
+--
 -- Name: job_state; Type: TYPE; Schema: weir; Owner: -
 --
 
@@ -125,6 +151,61 @@ CREATE DOMAIN weir.job_timeout_seconds AS integer
 --
 
 COMMENT ON DOMAIN weir.job_timeout_seconds IS 'weir.jobs.timeout_seconds: positive (jobs_timeout_positive).';
+
+--
+-- Name: cancel_dependents(uuid, text, weir.job_state); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.cancel_dependents(parent uuid, parent_ref text, parent_state weir.job_state) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    doomed uuid[];
+    via uuid[];
+    origin text := parent::text || coalesce(' (' || parent_ref || ')', '');
+BEGIN
+    WITH RECURSIVE down(job_id, via) AS (
+        SELECT d.job_id, d.parent_id FROM weir.job_dependents d WHERE d.parent_id = parent
+        UNION
+        SELECT d.job_id, d.parent_id FROM down x JOIN weir.job_dependents d ON d.parent_id = x.job_id
+    ), one AS (
+        SELECT DISTINCT ON (down.job_id) down.job_id, down.via FROM down
+        ORDER BY down.job_id, (down.via = parent) DESC
+    )
+    SELECT array_agg(one.job_id ORDER BY one.job_id), array_agg(one.via ORDER BY one.job_id)
+    INTO doomed, via FROM one;
+    DELETE FROM weir.job_dependents d WHERE d.parent_id = parent;
+    IF doomed IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM 1 FROM weir.job_waits w WHERE w.job_id = ANY (doomed) ORDER BY w.job_id FOR UPDATE;
+    DELETE FROM weir.job_waits w WHERE w.job_id = ANY (doomed);
+    DELETE FROM weir.job_dependents d WHERE d.parent_id = ANY (doomed);
+    LOOP
+        BEGIN
+            UPDATE weir.jobs j
+            SET state = 'cancelled', finished_at = now(),
+                errors = j.errors || jsonb_build_array(jsonb_build_object(
+                    'attempt', j.attempt, 'at', now(),
+                    'message', CASE WHEN x.via = parent
+                                    THEN format('dependency %s ended %s', origin, parent_state)
+                                    ELSE format('dependency %s was cancelled: dependency %s ended %s',
+                                                x.via, origin, parent_state) END))
+            FROM unnest(doomed, via) AS x(id, via)
+            WHERE j.id = x.id AND j.state = 'pending';
+            EXIT;
+        EXCEPTION WHEN serialization_failure THEN
+            -- One of them was cancelled by hand meanwhile: again, without it.
+            NULL;
+        END;
+    END LOOP;
+END $$;
+
+--
+-- Name: FUNCTION cancel_dependents(parent uuid, parent_ref text, parent_state weir.job_state); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.cancel_dependents(parent uuid, parent_ref text, parent_state weir.job_state) IS 'Cancels the pending jobs waiting (transitively) on a job that ended failed or cancelled, each with an error naming the dependency. Called by weir.jobs_settle_dependents.';
 
 --
 -- Name: cancel_job(uuid); Type: FUNCTION; Schema: weir; Owner: -
@@ -168,6 +249,46 @@ END $$;
 COMMENT ON FUNCTION weir.cancel_job(job_id uuid) IS 'Cancels a job. Returns cancelled (it was queued) or cancel_requested (it is running: its worker stops the handler and records cancelled). Raises P0002 for an unknown id, 55000 for a finished job.';
 
 --
+-- Name: cancel_workflow(uuid); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.cancel_workflow(workflow uuid) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+DECLARE
+    queued integer;
+    running integer;
+BEGIN
+    PERFORM 1 FROM weir.workflows w WHERE w.id = workflow;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'workflow % not found', workflow USING ERRCODE = 'no_data_found';
+    END IF;
+    LOOP
+        BEGIN
+            UPDATE weir.jobs j SET state = 'cancelled', finished_at = now()
+            WHERE j.workflow_id = workflow
+              AND j.state IN ('pending', 'scheduled', 'available', 'retryable');
+            GET DIAGNOSTICS queued = ROW_COUNT;
+            UPDATE weir.jobs_live j SET cancel_requested_at = coalesce(j.cancel_requested_at, now())
+            WHERE j.workflow_id = workflow AND j.state = 'running';
+            GET DIAGNOSTICS running = ROW_COUNT;
+            EXIT;
+        EXCEPTION WHEN serialization_failure THEN
+            -- A member finished while we waited for its row: again.
+            NULL;
+        END;
+    END LOOP;
+    RETURN queued + running;
+END $$;
+
+--
+-- Name: FUNCTION cancel_workflow(workflow uuid); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.cancel_workflow(workflow uuid) IS 'Cancels every unfinished job of a workflow (running ones by a cancel request, as weir.cancel_job does) and returns how many. Raises P0002 for an unknown workflow.';
+
+--
 -- Name: claim(uuid, text, text[], integer); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -187,16 +308,18 @@ BEGIN
         PERFORM weir.unknown_node(claim.node);
     END IF;
     RETURN QUERY
-    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline, '[]'::jsonb
+    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline,
+           CASE WHEN j.depends_on IS NULL THEN '[]'::jsonb ELSE weir.job_parents(j.depends_on) END
     FROM weir.claim(claim.node, claim.queue, claim.kinds,
-                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c;
+                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c
+    LEFT JOIN weir.jobs_live j ON j.id = c.id;
 END $$;
 
 --
 -- Name: FUNCTION claim(node uuid, queue text, kinds text[], max integer); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the jobs it depends on, [{ref, id, kind, result}] (empty when none). Raises P0002 for an unknown node.';
 
 --
 -- Name: claim(uuid, text, text[], integer[], integer); Type: FUNCTION; Schema: weir; Owner: -
@@ -454,6 +577,189 @@ END $$;
 COMMENT ON FUNCTION weir.create_roles() IS 'Creates the NOLOGIN roles weir_producer, weir_reader, weir_operator, weir_worker and weir_app when missing (needs CREATEROLE); returns those it created. Run weir.grant_roles() after it.';
 
 --
+-- Name: create_workflow(text, jsonb); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.create_workflow(name text, jobs jsonb) RETURNS uuid
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+DECLARE
+    n integer;
+    wf uuid := weir.uuid_v7();
+    bad text;
+    e_child integer[];
+    first_edge integer[];
+    indeg integer[];
+    ready integer[];
+    head integer := 1;
+    tail integer := 0;
+    v integer;
+    c integer;
+BEGIN
+    IF jobs IS NULL OR jsonb_typeof(jobs) <> 'array' THEN
+        PERFORM weir.invalid_workflow('jobs must be a JSON array');
+    END IF;
+    n := jsonb_array_length(jobs);
+    IF n < 1 OR n > 1000 THEN
+        PERFORM weir.invalid_workflow(format('a workflow holds 1 to 1000 jobs, not %s', n));
+    END IF;
+    IF name IS NOT NULL AND (length(name) < 1 OR length(name) > 255) THEN
+        PERFORM weir.invalid_workflow('name must be 1 to 255 characters');
+    END IF;
+
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.weir_workflow_jobs (
+        pos integer PRIMARY KEY, ref text NOT NULL, job jsonb NOT NULL, id uuid NOT NULL
+    ) ON COMMIT DROP;
+    TRUNCATE pg_temp.weir_workflow_jobs;
+
+    SELECT format('job %s is not an object with a "ref" and a "kind"', t.pos) INTO bad
+    FROM jsonb_array_elements(jobs) WITH ORDINALITY AS t(job, pos)
+    WHERE jsonb_typeof(t.job) <> 'object'
+       OR jsonb_typeof(t.job -> 'ref') IS DISTINCT FROM 'string'
+       OR jsonb_typeof(t.job -> 'kind') IS DISTINCT FROM 'string'
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.invalid_workflow(bad);
+    END IF;
+    SELECT format('job %s (%s) has an unknown field "%s"', t.pos, t.job ->> 'ref', k.key) INTO bad
+    FROM jsonb_array_elements(jobs) WITH ORDINALITY AS t(job, pos), jsonb_object_keys(t.job) AS k(key)
+    WHERE k.key NOT IN ('ref', 'kind', 'args', 'queue', 'priority', 'run_at', 'max_attempts',
+                        'timeout_seconds', 'depends_on')
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.invalid_workflow(bad);
+    END IF;
+    SELECT format('ref "%s" is used by more than one job', t.job ->> 'ref') INTO bad
+    FROM jsonb_array_elements(jobs) AS t(job)
+    GROUP BY t.job ->> 'ref' HAVING count(*) > 1 LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.invalid_workflow(bad);
+    END IF;
+    SELECT format('job "%s": depends_on must be an array of refs', t.job ->> 'ref') INTO bad
+    FROM jsonb_array_elements(jobs) AS t(job)
+    WHERE t.job ? 'depends_on' AND jsonb_typeof(t.job -> 'depends_on') <> 'null'
+      AND (jsonb_typeof(t.job -> 'depends_on') <> 'array'
+           OR EXISTS (SELECT 1 FROM jsonb_array_elements(t.job -> 'depends_on') d(r)
+                      WHERE jsonb_typeof(d.r) <> 'string'))
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.invalid_workflow(bad);
+    END IF;
+
+    -- Ids ascending in submission order, so that reading a workflow's
+    -- jobs by id lists them as submitted.
+    INSERT INTO pg_temp.weir_workflow_jobs (pos, ref, job, id)
+    SELECT t.pos, t.job ->> 'ref', t.job, ids.id
+    FROM jsonb_array_elements(jobs) WITH ORDINALITY AS t(job, pos)
+    JOIN (SELECT u.id, row_number() OVER (ORDER BY u.id) AS pos
+          FROM unnest(weir.uuid_v7s(n)) AS u(id)) ids ON ids.pos = t.pos;
+
+    -- Edges by position: (dependency, dependent), distinct.
+    SELECT format('job "%s" depends on "%s", which is not a ref of this workflow', j.ref, d.r) INTO bad
+    FROM pg_temp.weir_workflow_jobs j,
+         jsonb_array_elements_text(CASE WHEN jsonb_typeof(j.job -> 'depends_on') = 'array'
+                                        THEN j.job -> 'depends_on' ELSE '[]' END) AS d(r)
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.weir_workflow_jobs p WHERE p.ref = d.r)
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.invalid_workflow(bad);
+    END IF;
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.weir_workflow_edges (
+        parent integer NOT NULL, child integer NOT NULL, PRIMARY KEY (child, parent)
+    ) ON COMMIT DROP;
+    CREATE INDEX IF NOT EXISTS weir_workflow_edges_parent ON pg_temp.weir_workflow_edges (parent);
+    TRUNCATE pg_temp.weir_workflow_edges;
+    INSERT INTO pg_temp.weir_workflow_edges (parent, child)
+    SELECT DISTINCT p.pos, j.pos
+    FROM pg_temp.weir_workflow_jobs j,
+         jsonb_array_elements_text(CASE WHEN jsonb_typeof(j.job -> 'depends_on') = 'array'
+                                        THEN j.job -> 'depends_on' ELSE '[]' END) AS d(r)
+    JOIN pg_temp.weir_workflow_jobs p ON p.ref = d.r;
+    SELECT format('job "%s" depends on itself', j.ref) INTO bad
+    FROM pg_temp.weir_workflow_edges e JOIN pg_temp.weir_workflow_jobs j ON j.pos = e.child
+    WHERE e.parent = e.child LIMIT 1;
+    IF FOUND THEN
+        PERFORM weir.invalid_workflow(bad);
+    END IF;
+
+    -- Kahn's algorithm: e_child holds the dependents of position p at
+    -- first_edge[p] .. first_edge[p + 1] - 1; indeg counts dependencies.
+    e_child := ARRAY(SELECT e.child FROM pg_temp.weir_workflow_edges e ORDER BY e.parent, e.child);
+    first_edge := ARRAY(
+        SELECT 1 + coalesce(sum(coalesce(c.cnt, 0)) OVER (ORDER BY g.i ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                           AND 1 PRECEDING), 0)::integer
+        FROM generate_series(1, n + 1) AS g(i)
+        LEFT JOIN (SELECT e.parent, count(*) AS cnt FROM pg_temp.weir_workflow_edges e GROUP BY e.parent) c
+               ON c.parent = g.i
+        ORDER BY g.i);
+    indeg := ARRAY(
+        SELECT coalesce(c.cnt, 0)::integer
+        FROM generate_series(1, n) AS g(i)
+        LEFT JOIN (SELECT e.child, count(*) AS cnt FROM pg_temp.weir_workflow_edges e GROUP BY e.child) c
+               ON c.child = g.i
+        ORDER BY g.i);
+    ready := array_fill(0, ARRAY[n]);
+    FOR i IN 1 .. n LOOP
+        IF indeg[i] = 0 THEN
+            tail := tail + 1;
+            ready[tail] := i;
+        END IF;
+    END LOOP;
+    WHILE head <= tail LOOP
+        v := ready[head];
+        head := head + 1;
+        FOR k IN first_edge[v] .. first_edge[v + 1] - 1 LOOP
+            c := e_child[k];
+            indeg[c] := indeg[c] - 1;
+            IF indeg[c] = 0 THEN
+                tail := tail + 1;
+                ready[tail] := c;
+            END IF;
+        END LOOP;
+    END LOOP;
+    IF tail < n THEN
+        SELECT string_agg(format('"%s"', j.ref), ', ' ORDER BY j.pos) INTO bad
+        FROM pg_temp.weir_workflow_jobs j WHERE indeg[j.pos] > 0;
+        PERFORM weir.invalid_workflow(format('depends_on has a cycle (through %s)', bad));
+    END IF;
+
+    INSERT INTO weir.workflows (id, name, job_count) VALUES (wf, create_workflow.name, n);
+    INSERT INTO weir.jobs (id, kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
+                           workflow_id, ref, depends_on, state, has_dependents)
+    SELECT j.id,
+           j.job ->> 'kind',
+           coalesce(j.job -> 'args', '{}'),
+           coalesce(j.job ->> 'queue', 'default'),
+           coalesce((j.job ->> 'priority')::smallint, 0),
+           coalesce((j.job ->> 'run_at')::timestamptz, now()),
+           coalesce((j.job ->> 'max_attempts')::integer, weir.default_max_attempts()),
+           (j.job ->> 'timeout_seconds')::integer,
+           wf, j.ref,
+           (SELECT array_agg(p.id ORDER BY p.pos) FROM pg_temp.weir_workflow_edges e
+            JOIN pg_temp.weir_workflow_jobs p ON p.pos = e.parent WHERE e.child = j.pos),
+           CASE WHEN EXISTS (SELECT 1 FROM pg_temp.weir_workflow_edges e WHERE e.child = j.pos)
+                THEN 'pending'::weir.job_state ELSE 'available'::weir.job_state END,
+           EXISTS (SELECT 1 FROM pg_temp.weir_workflow_edges e WHERE e.parent = j.pos)
+    FROM pg_temp.weir_workflow_jobs j
+    ORDER BY j.pos;
+    INSERT INTO weir.job_waits (job_id, remaining)
+    SELECT j.id, count(*) FROM pg_temp.weir_workflow_edges e
+    JOIN pg_temp.weir_workflow_jobs j ON j.pos = e.child GROUP BY j.id;
+    INSERT INTO weir.job_dependents (parent_id, job_id)
+    SELECT p.id, j.id FROM pg_temp.weir_workflow_edges e
+    JOIN pg_temp.weir_workflow_jobs p ON p.pos = e.parent
+    JOIN pg_temp.weir_workflow_jobs j ON j.pos = e.child;
+    RETURN wf;
+END $$;
+
+--
+-- Name: FUNCTION create_workflow(name text, jobs jsonb); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.create_workflow(name text, jobs jsonb) IS 'Submits a workflow, all or none, and returns its id. jobs: a JSON array of 1 to 1000 {"ref", "kind", "args", "queue", "priority", "run_at", "max_attempts", "timeout_seconds", "depends_on": [refs]}. Raises 22023 for a duplicate ref, an unknown ref, a cycle or a malformed job.';
+
+--
 -- Name: default_max_attempts(); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -470,10 +776,31 @@ $$;
 COMMENT ON FUNCTION weir.default_max_attempts() IS 'Default max_attempts of a new job: the setting weir.default_max_attempts, else 20.';
 
 --
--- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: delete_schedule(text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.enqueue(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, concurrency_key text DEFAULT NULL::text) RETURNS uuid
+CREATE FUNCTION weir.delete_schedule(name text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+BEGIN
+    DELETE FROM weir.schedules s WHERE s.name = delete_schedule.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'schedule % not found', quote_literal(coalesce(name, '')) USING ERRCODE = 'no_data_found';
+    END IF;
+END $$;
+
+--
+-- Name: FUNCTION delete_schedule(name text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.delete_schedule(name text) IS 'Deletes a schedule (jobs it already enqueued stay). Raises no_data_found when there is none of that name.';
+
+--
+-- Name: enqueue(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, uuid[], text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.enqueue(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, depends_on uuid[] DEFAULT NULL::uuid[], concurrency_key text DEFAULT NULL::text) RETURNS uuid
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -482,10 +809,10 @@ DECLARE
 BEGIN
     IF enqueue.unique_key IS NOT NULL THEN
         RETURN (weir.insert_job(kind, args, queue, priority, run_at, max_attempts,
-                                unique_key, timeout_seconds, concurrency_key)).job_id;
+                                unique_key, timeout_seconds, depends_on, concurrency_key)).job_id;
     END IF;
-    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
-                                     concurrency_key)
+    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts,
+                                     timeout_seconds, depends_on, concurrency_key)
     VALUES (enqueue.kind,
             coalesce(enqueue.args, '{}'),
             coalesce(enqueue.queue, 'default'),
@@ -493,11 +820,13 @@ BEGIN
             coalesce(enqueue.run_at, now()),
             coalesce(enqueue.max_attempts, weir.default_max_attempts()),
             enqueue.timeout_seconds,
+            nullif(enqueue.depends_on, '{}'),
             enqueue.concurrency_key)
     RETURNING j.id,
               (SELECT w.queue FROM weir.wakeups w
                WHERE w.armed
-                 AND w.queue = CASE WHEN j.state = 'available' THEN j.queue ELSE '$stager' END
+                 AND w.queue = CASE j.state WHEN 'available' THEN j.queue
+                                            WHEN 'scheduled' THEN '$stager' END
                LIMIT 1)
     INTO new_id, waited;
     IF waited IS NOT NULL THEN
@@ -507,10 +836,10 @@ BEGIN
 END $_$;
 
 --
--- Name: FUNCTION enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, depends_on uuid[], concurrency_key text); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. concurrency_key groups jobs for the queue''s max_running_per_key. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint, concurrency_key => ''customer:42'').';
+COMMENT ON FUNCTION weir.enqueue(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, depends_on uuid[], concurrency_key text) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. depends_on: ids of jobs it waits on (pending until all succeeded; cancelled when one failed or was cancelled). concurrency_key groups jobs for the queue''s max_running_per_key. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint, concurrency_key => ''customer:42'').';
 
 --
 -- Name: ensure_finished_partitions(date, integer); Type: FUNCTION; Schema: weir; Owner: -
@@ -568,7 +897,7 @@ DECLARE
 BEGIN
     SELECT x.id, x.state, x.queue, x.kind::text AS kind, x.priority, x.run_at,
            x.concurrency_key::text AS concurrency_key, x.node_id, x.started_at, x.deadline,
-           x.finished_at
+           x.finished_at, x.depends_on
     INTO j FROM weir.jobs x WHERE x.id = explain_job.job_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'job % not found', job_id USING ERRCODE = 'no_data_found';
@@ -585,7 +914,10 @@ BEGIN
         RETURN jsonb_build_object('reason', 'retry_backoff', 'state', j.state, 'until', j.run_at);
     WHEN 'pending' THEN
         -- Jobs enter pending only through dependencies (workflows).
-        RETURN jsonb_build_object('reason', 'waiting_on_dependencies', 'state', j.state);
+        RETURN jsonb_build_object('reason', 'waiting_on_dependencies', 'state', j.state,
+            'waiting_on', (SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') FROM unnest(j.depends_on) d
+                           WHERE NOT EXISTS (SELECT 1 FROM weir.jobs p
+                                             WHERE p.id = d AND p.state = 'succeeded')));
     ELSE
         NULL;
     END CASE;
@@ -638,7 +970,7 @@ END $$;
 -- Name: FUNCTION explain_job(job_id uuid); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.explain_job(job_id uuid) IS 'Why a job is not running (yet): {"reason": ..., "state": ...} and the reason''s details. Reasons: scheduled (until), retry_backoff (until), waiting_on_dependencies, queue_paused, no_worker_for_kind (queue, kind), queue_concurrency_limit (running, max), key_concurrency_limit (key, running, max), rate_limited (until, started, max), queued_behind (ahead: available jobs of higher or equal priority before it), running (node_id, started_at, deadline), or the terminal state (finished_at). Raises P0002 for an unknown id.';
+COMMENT ON FUNCTION weir.explain_job(job_id uuid) IS 'Why a job is not running (yet): {"reason": ..., "state": ...} and the reason''s details. Reasons: scheduled (until), retry_backoff (until), waiting_on_dependencies (waiting_on: the ids not succeeded yet), queue_paused, no_worker_for_kind (queue, kind), queue_concurrency_limit (running, max), key_concurrency_limit (key, running, max), rate_limited (until, started, max), queued_behind (ahead: available jobs of higher or equal priority before it), running (node_id, started_at, deadline), or the terminal state (finished_at). Raises P0002 for an unknown id.';
 
 --
 -- Name: fail_job(uuid, uuid, text, boolean); Type: FUNCTION; Schema: weir; Owner: -
@@ -736,12 +1068,13 @@ DECLARE
     definer_functions constant text[] := ARRAY[
         'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
         'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow',
-        'notify_queues', 'ensure_finished_partitions'];
+        'create_workflow', 'notify_queues', 'ensure_finished_partitions'];
     operator_functions constant text[] := ARRAY[
         'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
         'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow'];
     producer_functions constant text[] := ARRAY[
-        'enqueue', 'insert_job', 'uuid_v7', 'uuid_v7s', 'default_max_attempts', 'notify_queues'];
+        'enqueue', 'insert_job', 'uuid_v7', 'uuid_v7s', 'default_max_attempts', 'notify_queues',
+        'create_workflow'];
     worker_functions constant text[] := ARRAY[
         'notify_queues', 'ensure_finished_partitions',
         'register_worker', 'heartbeat', 'claim', 'complete_job', 'fail_job',
@@ -750,7 +1083,7 @@ DECLARE
     -- The columns an enqueue sets; every other column takes its default.
     producer_columns constant text[] := ARRAY[
         'id', 'kind', 'queue', 'args', 'priority', 'run_at', 'max_attempts',
-        'timeout_seconds', 'unique_key', 'concurrency_key'];
+        'timeout_seconds', 'unique_key', 'concurrency_key', 'depends_on', 'traceparent'];
     -- The columns a worker writes about the attempts it runs (and the
     -- maintenance services about attempts they stage or rescue); never
     -- what the job is (kind, args, queue, priority, ...).
@@ -759,7 +1092,7 @@ DECLARE
         'claim_token', 'node_id', 'deadline', 'progress', 'result', 'errors'];
     reader_tables constant text[] := ARRAY[
         'weir.jobs', 'weir.queue_stats', 'weir.queues', 'weir.nodes',
-        'weir.schedules', 'weir.workflows'];
+        'weir.schedules', 'weir.workflows', 'weir.workflow_stats'];
     roles constant text[] := ARRAY['weir_producer', 'weir_reader', 'weir_operator', 'weir_worker', 'weir_app'];
     present text[];
     f regprocedure;
@@ -831,6 +1164,10 @@ BEGIN
     IF 'weir_app' = ANY (present) THEN
         EXECUTE 'GRANT USAGE ON SCHEMA weir TO weir_app';
         EXECUTE 'GRANT SELECT, INSERT, UPDATE, DELETE ON weir.leaders, weir.followed_jobs, weir.idempotency_keys TO weir_app';
+        -- The scheduler advances next_run_at and records errors itself.
+        IF to_regclass('weir.schedules') IS NOT NULL THEN
+            EXECUTE 'GRANT SELECT, UPDATE ON weir.schedules TO weir_app';
+        END IF;
         IF migrations IS NOT NULL THEN
             EXECUTE format('GRANT SELECT ON %s TO weir_app', migrations);
         END IF;
@@ -882,17 +1219,17 @@ END $$;
 COMMENT ON FUNCTION weir.heartbeat(node uuid) IS 'Stamps the node''s heartbeat (database clock) and returns the ids of its running jobs whose cancel was requested: stop those handlers and report them with weir.fail_job (they end cancelled). Raises P0002 for an unknown node: register again.';
 
 --
--- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, text); Type: FUNCTION; Schema: weir; Owner: -
+-- Name: insert_job(text, jsonb, text, smallint, timestamp with time zone, integer, text, integer, uuid[], text, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, concurrency_key text DEFAULT NULL::text, OUT job_id uuid, OUT created boolean) RETURNS record
+CREATE FUNCTION weir.insert_job(kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, max_attempts integer DEFAULT NULL::integer, unique_key text DEFAULT NULL::text, timeout_seconds integer DEFAULT NULL::integer, depends_on uuid[] DEFAULT NULL::uuid[], concurrency_key text DEFAULT NULL::text, traceparent text DEFAULT NULL::text, OUT job_id uuid, OUT created boolean) RETURNS record
     LANGUAGE plpgsql
     AS $$
 BEGIN
     created := true;
-    IF insert_job.unique_key IS NULL THEN
+    IF insert_job.unique_key IS NULL AND insert_job.traceparent IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
-                               NULL, timeout_seconds, concurrency_key);
+                               NULL, timeout_seconds, depends_on, concurrency_key);
         RETURN;
     END IF;
     LOOP
@@ -903,7 +1240,7 @@ BEGIN
         END IF;
         BEGIN
             INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
-                                   timeout_seconds, concurrency_key)
+                                   timeout_seconds, depends_on, concurrency_key, traceparent)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -912,7 +1249,9 @@ BEGIN
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
                     insert_job.timeout_seconds,
-                    insert_job.concurrency_key)
+                    nullif(insert_job.depends_on, '{}'),
+                    insert_job.concurrency_key,
+                    insert_job.traceparent)
             RETURNING id INTO job_id;
             RETURN;
         EXCEPTION WHEN unique_violation THEN
@@ -924,10 +1263,67 @@ BEGIN
 END $$;
 
 --
--- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
+-- Name: FUNCTION insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, depends_on uuid[], concurrency_key text, traceparent text, OUT job_id uuid, OUT created boolean); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, concurrency_key text, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(kind text, args jsonb, queue text, priority smallint, run_at timestamp with time zone, max_attempts integer, unique_key text, timeout_seconds integer, depends_on uuid[], concurrency_key text, traceparent text, OUT job_id uuid, OUT created boolean) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
+
+--
+-- Name: invalid_workflow(text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.invalid_workflow(message text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'invalid workflow: %', message USING ERRCODE = 'invalid_parameter_value';
+END $$;
+
+--
+-- Name: FUNCTION invalid_workflow(message text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.invalid_workflow(message text) IS 'Raises 22023 with the message ''invalid workflow: ...''.';
+
+--
+-- Name: job_parents(uuid[]); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.job_parents(ids uuid[]) RETURNS jsonb
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object('id', p.id, 'kind', p.kind, 'result', p.result)
+                              || CASE WHEN p.ref IS NULL THEN '{}'::jsonb
+                                      ELSE jsonb_build_object('ref', p.ref) END
+                              ORDER BY array_position(ids, p.id)), '[]'::jsonb)
+    FROM weir.jobs p WHERE p.id = ANY (ids)
+$$;
+
+--
+-- Name: FUNCTION job_parents(ids uuid[]); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.job_parents(ids uuid[]) IS 'The jobs of ids as a JSON array of {ref, id, kind, result}, in the order of ids: what a job''s handler reads of its dependencies.';
+
+--
+-- Name: jobs_cancel_doomed(); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.jobs_cancel_doomed() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE weir.jobs SET state = 'cancelled', finished_at = now()
+    WHERE id = NEW.id AND state = 'pending';
+    RETURN NULL;
+END $$;
+
+--
+-- Name: FUNCTION jobs_cancel_doomed(); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.jobs_cancel_doomed() IS 'Trigger: cancels a job inserted pending with a cancel already requested (a dependency of it had failed or been cancelled).';
 
 --
 -- Name: jobs_mark_scheduled(); Type: FUNCTION; Schema: weir; Owner: -
@@ -967,6 +1363,157 @@ END $$;
 --
 
 COMMENT ON FUNCTION weir.jobs_notify_followers() IS 'Statement trigger: NOTIFY weir_job_events (payload: job id) for each changed job present in weir.followed_jobs.';
+
+--
+-- Name: jobs_settle_dependents(); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.jobs_settle_dependents() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+DECLARE
+    succeeded uuid[];
+    failed uuid[];
+    failed_refs text[];
+    failed_states weir.job_state[];
+    ready uuid[];
+BEGIN
+    IF NEW.depends_on IS NOT NULL THEN
+        -- It no longer waits (it was cancelled while pending, or ran).
+        DELETE FROM weir.job_waits w WHERE w.job_id = NEW.id;
+    END IF;
+    IF NOT NEW.has_dependents THEN
+        RETURN NULL;
+    END IF;
+    WITH taken AS (DELETE FROM weir.settling_jobs RETURNING job_id, ref, state)
+    SELECT array_agg(t.job_id) FILTER (WHERE t.state = 'succeeded'),
+           array_agg(t.job_id) FILTER (WHERE t.state <> 'succeeded'),
+           array_agg(t.ref) FILTER (WHERE t.state <> 'succeeded'),
+           array_agg(t.state) FILTER (WHERE t.state <> 'succeeded')
+    INTO succeeded, failed, failed_refs, failed_states FROM taken t;
+    IF succeeded IS NOT NULL THEN
+        -- Counters locked in id order; each decremented once, by the
+        -- number of its dependencies that just succeeded. Those that
+        -- reach zero are ready (the final SELECT reads the counters as
+        -- they were before the UPDATE).
+        PERFORM 1 FROM weir.job_waits w
+        WHERE w.job_id IN (SELECT d.job_id FROM weir.job_dependents d WHERE d.parent_id = ANY (succeeded))
+        ORDER BY w.job_id FOR UPDATE;
+        WITH edges AS (
+            DELETE FROM weir.job_dependents d WHERE d.parent_id = ANY (succeeded) RETURNING d.job_id
+        ), per AS (
+            SELECT edges.job_id, count(*)::integer AS n FROM edges GROUP BY edges.job_id
+        ), counted AS (
+            UPDATE weir.job_waits w SET remaining = w.remaining - per.n
+            FROM per WHERE w.job_id = per.job_id AND w.remaining > per.n
+            RETURNING w.job_id
+        )
+        SELECT array_agg(w.job_id) INTO ready
+        FROM weir.job_waits w JOIN per ON per.job_id = w.job_id
+        WHERE w.remaining <= per.n;
+        IF ready IS NOT NULL THEN
+            -- The last dependencies of these: their counters go, they run.
+            DELETE FROM weir.job_waits w WHERE w.job_id = ANY (ready);
+            PERFORM weir.release_jobs(ready);
+        END IF;
+    END IF;
+    FOR i IN 1 .. coalesce(cardinality(failed), 0) LOOP
+        PERFORM weir.cancel_dependents(failed[i], failed_refs[i], failed_states[i]);
+    END LOOP;
+    RETURN NULL;
+END $$;
+
+--
+-- Name: FUNCTION jobs_settle_dependents(); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.jobs_settle_dependents() IS 'Trigger: when jobs with dependents finish, releases those whose last dependencies they were (succeeded) or cancels them transitively (failed, cancelled), once per statement.';
+
+--
+-- Name: jobs_stage_settle(); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.jobs_stage_settle() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO weir.settling_jobs (job_id, ref, state) VALUES (NEW.id, NEW.ref, NEW.state);
+    RETURN NEW;
+END $$;
+
+--
+-- Name: FUNCTION jobs_stage_settle(); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.jobs_stage_settle() IS 'Trigger: stages a finishing job with dependents in weir.settling_jobs for the statement''s AFTER trigger.';
+
+--
+-- Name: jobs_wait_on_dependencies(); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.jobs_wait_on_dependencies() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $$
+DECLARE
+    deps uuid[] := ARRAY(SELECT DISTINCT u.id FROM unnest(NEW.depends_on) AS u(id));
+    unfinished uuid[];
+    missing uuid;
+    bad record;
+BEGIN
+    IF NEW.id = ANY (deps) THEN
+        RAISE EXCEPTION 'invalid depends_on: job % cannot depend on itself', NEW.id
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    LOOP
+        BEGIN
+            WITH marked AS (
+                UPDATE weir.jobs p SET has_dependents = true
+                WHERE p.id = ANY (deps) AND p.state NOT IN ('succeeded', 'failed', 'cancelled')
+                RETURNING p.id
+            )
+            SELECT array_agg(marked.id ORDER BY marked.id) INTO unfinished FROM marked;
+            EXIT;
+        EXCEPTION WHEN serialization_failure THEN
+            NULL;
+        END;
+    END LOOP;
+    SELECT u.id INTO missing FROM unnest(deps) AS u(id)
+    WHERE NOT EXISTS (SELECT 1 FROM weir.jobs p WHERE p.id = u.id) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'invalid depends_on: job % does not exist', missing
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    SELECT p.id, p.ref, p.state INTO bad FROM weir.jobs p
+    WHERE p.id = ANY (deps) AND p.state IN ('failed', 'cancelled')
+    ORDER BY p.id LIMIT 1;
+    IF FOUND THEN
+        NEW.state := 'pending';
+        NEW.cancel_requested_at := now();
+        NEW.errors := NEW.errors || jsonb_build_array(jsonb_build_object(
+            'attempt', NEW.attempt, 'at', now(),
+            'message', format('dependency %s%s ended %s', bad.id,
+                              coalesce(' (' || bad.ref || ')', ''), bad.state)));
+        RETURN NEW;
+    END IF;
+    IF unfinished IS NOT NULL THEN
+        NEW.state := 'pending';
+        INSERT INTO weir.job_waits (job_id, remaining) VALUES (NEW.id, cardinality(unfinished))
+        ON CONFLICT (job_id) DO UPDATE SET remaining = EXCLUDED.remaining;
+        INSERT INTO weir.job_dependents (parent_id, job_id)
+        SELECT u.id, NEW.id FROM unnest(unfinished) AS u(id)
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NEW;
+END $$;
+
+--
+-- Name: FUNCTION jobs_wait_on_dependencies(); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.jobs_wait_on_dependencies() IS 'Trigger: a new (or retried) job with depends_on waits in pending while a dependency is unfinished, runs at once when all succeeded, and is cancelled when one ended failed or cancelled. Raises 23503 for an unknown dependency.';
 
 --
 -- Name: jobs_wake_on_insert(); Type: FUNCTION; Schema: weir; Owner: -
@@ -1131,6 +1678,42 @@ END $_$;
 COMMENT ON FUNCTION weir.register_worker(name text, queues text[], kinds text[]) IS 'Registers a worker node (name: host or process label; the queues and kinds it serves) and returns its id. The node must heartbeat (weir.heartbeat) more often than the dead-after interval (30 s by default) or its jobs are rescued.';
 
 --
+-- Name: release_jobs(uuid[]); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.release_jobs(ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    woken text[];
+BEGIN
+    LOOP
+        BEGIN
+            WITH released AS (
+                UPDATE weir.jobs_live j
+                SET state = CASE WHEN j.run_at > now() THEN 'scheduled'::weir.job_state
+                                 ELSE 'available'::weir.job_state END
+                WHERE j.id = ANY (ids) AND j.state = 'pending'
+                RETURNING CASE WHEN j.state = 'available' THEN j.queue ELSE '$stager' END AS q
+            )
+            SELECT array_agg(DISTINCT q) INTO woken FROM released;
+            EXIT;
+        EXCEPTION WHEN serialization_failure THEN
+            NULL;
+        END;
+    END LOOP;
+    IF woken IS NOT NULL THEN
+        PERFORM weir.notify_queues(woken);
+    END IF;
+END $_$;
+
+--
+-- Name: FUNCTION release_jobs(ids uuid[]); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.release_jobs(ids uuid[]) IS 'Makes the given pending jobs available (scheduled if their run_at is ahead) and wakes their queues. Called when their last dependency succeeded.';
+
+--
 -- Name: report_progress(uuid, uuid, bigint, bigint, text); Type: FUNCTION; Schema: weir; Owner: -
 --
 
@@ -1276,6 +1859,212 @@ END $_$;
 --
 
 COMMENT ON FUNCTION weir.set_queue_limits(queue text, max_running integer, max_running_per_key integer, rate_limit integer, rate_period interval) IS 'Sets the flow-control limits of a queue (every one at once: NULL or an omitted argument removes that limit): max_running, max_running_per_key, rate_limit claims per rate_period. Raises 22023 for bad values. Enforced by every claim committed after it.';
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: schedules; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.schedules (
+    name text NOT NULL,
+    cron text NOT NULL,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    kind weir.job_kind NOT NULL,
+    args weir.job_args DEFAULT '{}'::jsonb NOT NULL,
+    queue text DEFAULT 'default'::text NOT NULL,
+    priority smallint DEFAULT 0 NOT NULL,
+    max_attempts integer,
+    timeout_seconds weir.job_timeout_seconds,
+    paused boolean DEFAULT false NOT NULL,
+    catch_up text DEFAULT 'latest'::text NOT NULL,
+    next_run_at timestamp with time zone,
+    last_enqueued_at timestamp with time zone,
+    last_job_id uuid,
+    error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT schedules_catch_up_valid CHECK ((catch_up = ANY (ARRAY['latest'::text, 'none'::text]))),
+    CONSTRAINT schedules_max_attempts_positive CHECK (((max_attempts IS NULL) OR (max_attempts >= 1))),
+    CONSTRAINT schedules_name_valid CHECK (((name ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(name) <= 128))),
+    CONSTRAINT schedules_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128)))
+);
+
+--
+-- Name: TABLE schedules; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.schedules IS 'Cron schedules: each tick enqueues one job (unique_key schedule:<name>:<tick>). Write with weir.set_schedule / weir.delete_schedule.';
+
+--
+-- Name: COLUMN schedules.name; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.name IS 'The key: 1 to 128 letters, digits, _ . : - (part of every tick''s unique_key).';
+
+--
+-- Name: COLUMN schedules.cron; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.cron IS '5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first).';
+
+--
+-- Name: COLUMN schedules.timezone; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.timezone IS 'IANA time zone the cron expression is read in; daylight saving time follows the cron library (a time skipped by spring forward runs right after the gap, a time repeated by fall back runs once).';
+
+--
+-- Name: COLUMN schedules.kind; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.kind IS 'Kind of the job each tick enqueues.';
+
+--
+-- Name: COLUMN schedules.args; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.args IS 'Args of the job each tick enqueues: a JSON object.';
+
+--
+-- Name: COLUMN schedules.queue; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.queue IS 'Queue of the job each tick enqueues.';
+
+--
+-- Name: COLUMN schedules.priority; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.priority IS 'Priority of the job each tick enqueues.';
+
+--
+-- Name: COLUMN schedules.max_attempts; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.max_attempts IS 'max_attempts of each job; NULL: the default.';
+
+--
+-- Name: COLUMN schedules.timeout_seconds; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.timeout_seconds IS 'timeout_seconds of each job; NULL: the task''s or the worker''s default.';
+
+--
+-- Name: COLUMN schedules.paused; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.paused IS 'A paused schedule enqueues nothing; resuming it starts from the next tick.';
+
+--
+-- Name: COLUMN schedules.catch_up; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.catch_up IS 'Ticks missed while no scheduler ran: latest (enqueue the latest of them) or none.';
+
+--
+-- Name: COLUMN schedules.next_run_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.next_run_at IS 'The next tick; NULL until the scheduler has read a new or changed expression (or when error says it cannot).';
+
+--
+-- Name: COLUMN schedules.last_enqueued_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.last_enqueued_at IS 'When the scheduler last enqueued a tick of this schedule.';
+
+--
+-- Name: COLUMN schedules.last_job_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.last_job_id IS 'The job the last enqueued tick made.';
+
+--
+-- Name: COLUMN schedules.error; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.error IS 'Why the scheduler cannot compute the next tick (a cron expression or time zone the cron library refuses); cleared by weir.set_schedule.';
+
+--
+-- Name: COLUMN schedules.created_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.created_at IS 'When the schedule was first set.';
+
+--
+-- Name: COLUMN schedules.updated_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.schedules.updated_at IS 'When the schedule was last set.';
+
+--
+-- Name: set_schedule(text, text, text, jsonb, text, smallint, integer, integer, text, boolean, text); Type: FUNCTION; Schema: weir; Owner: -
+--
+
+CREATE FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'default'::text, priority smallint DEFAULT 0, max_attempts integer DEFAULT NULL::integer, timeout_seconds integer DEFAULT NULL::integer, timezone text DEFAULT 'UTC'::text, paused boolean DEFAULT false, catch_up text DEFAULT 'latest'::text) RETURNS SETOF weir.schedules
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'weir', 'pg_temp'
+    AS $_$
+DECLARE
+    fields text[];
+BEGIN
+    IF name IS NULL OR name !~ '^[A-Za-z0-9_.:-]+$' OR length(name) > 128 THEN
+        RAISE EXCEPTION 'schedule name must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    fields := regexp_split_to_array(btrim(coalesce(cron, '')), '\s+');
+    IF btrim(coalesce(cron, '')) = '' OR array_length(fields, 1) NOT IN (5, 6) THEN
+        RAISE EXCEPTION 'cron must have 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), not %: %',
+            CASE WHEN btrim(coalesce(cron, '')) = '' THEN 0 ELSE array_length(fields, 1) END, quote_literal(coalesce(cron, ''))
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(fields) f WHERE f !~ '^[0-9A-Za-z*,/?#-]+$') THEN
+        RAISE EXCEPTION 'cron expression % has characters cron does not use (digits, names, * , - / ? # L W)',
+            quote_literal(cron) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF timezone IS NULL OR NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = set_schedule.timezone) THEN
+        RAISE EXCEPTION 'unknown time zone %: use an IANA name such as Europe/Berlin or UTC',
+            quote_literal(coalesce(timezone, '')) USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF catch_up IS NULL OR catch_up NOT IN ('latest', 'none') THEN
+        RAISE EXCEPTION 'catch_up must be latest or none' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF queue IS NULL OR queue !~ '^[A-Za-z0-9_.:-]+$' OR length(queue) > 128 THEN
+        RAISE EXCEPTION 'queue must be 1 to 128 characters of letters, digits, ''_'', ''.'', '':'' or ''-'''
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF max_attempts IS NOT NULL AND max_attempts < 1 THEN
+        RAISE EXCEPTION 'max_attempts must be at least 1' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN QUERY
+    INSERT INTO weir.schedules AS s (name, cron, timezone, kind, args, queue, priority,
+                                     max_attempts, timeout_seconds, paused, catch_up)
+    VALUES (set_schedule.name, btrim(set_schedule.cron), set_schedule.timezone, set_schedule.kind,
+            coalesce(set_schedule.args, '{}'), set_schedule.queue, coalesce(set_schedule.priority, 0),
+            set_schedule.max_attempts, set_schedule.timeout_seconds, coalesce(set_schedule.paused, false),
+            set_schedule.catch_up)
+    ON CONFLICT ON CONSTRAINT schedules_pkey DO UPDATE
+    SET cron = excluded.cron, timezone = excluded.timezone, kind = excluded.kind,
+        args = excluded.args, queue = excluded.queue, priority = excluded.priority,
+        max_attempts = excluded.max_attempts, timeout_seconds = excluded.timeout_seconds,
+        paused = excluded.paused, catch_up = excluded.catch_up, updated_at = now(),
+        next_run_at = CASE WHEN s.cron <> excluded.cron OR s.timezone <> excluded.timezone
+                                OR (s.paused AND NOT excluded.paused)
+                           THEN NULL ELSE s.next_run_at END,
+        error = CASE WHEN s.cron <> excluded.cron OR s.timezone <> excluded.timezone
+                     THEN NULL ELSE s.error END
+    RETURNING s.*;
+    PERFORM weir.notify_queues(ARRAY['$stager']);
+END $_$;
+
+--
+-- Name: FUNCTION set_schedule(name text, cron text, kind text, args jsonb, queue text, priority smallint, max_attempts integer, timeout_seconds integer, timezone text, paused boolean, catch_up text); Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON FUNCTION weir.set_schedule(name text, cron text, kind text, args jsonb, queue text, priority smallint, max_attempts integer, timeout_seconds integer, timezone text, paused boolean, catch_up text) IS 'Creates or replaces a schedule and returns it. Named arguments work: weir.set_schedule(''nightly'', ''30 2 * * *'', ''report.build'', timezone => ''Europe/Berlin''). Raises invalid_parameter_value for a bad name, cron shape, time zone, catch_up, queue or max_attempts; the scheduler reports an expression it cannot parse in the schedule''s error column.';
 
 --
 -- Name: snooze_job(uuid, uuid, interval); Type: FUNCTION; Schema: weir; Owner: -
@@ -1424,10 +2213,6 @@ END $$;
 
 COMMENT ON FUNCTION weir.wake_queue(queue text) IS 'NOTIFY weir_jobs_available for the queue, reaching its workers whether their wake-up is armed or not (a worker does not arm on a paused queue). Called when a pause is lifted.';
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 --
 -- Name: followed_jobs; Type: TABLE; Schema: weir; Owner: -
 --
@@ -1513,6 +2298,61 @@ COMMENT ON COLUMN weir.idempotency_keys.scope IS 'Whose key it is: ''token:'' an
 COMMENT ON COLUMN weir.idempotency_keys.fingerprint IS 'SHA-256 (hex) of the first request with this key; the same key with another request is refused. NULL for keys recorded before fingerprints, which match any request.';
 
 --
+-- Name: job_dependents; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.job_dependents (
+    parent_id uuid NOT NULL,
+    job_id uuid NOT NULL
+);
+
+--
+-- Name: TABLE job_dependents; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.job_dependents IS 'Edges from an unfinished job (parent_id) to a pending job waiting on it (job_id); deleted when the parent finishes. Written by the database only.';
+
+--
+-- Name: COLUMN job_dependents.parent_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.job_dependents.parent_id IS 'The unfinished dependency.';
+
+--
+-- Name: COLUMN job_dependents.job_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.job_dependents.job_id IS 'The pending job waiting on it.';
+
+--
+-- Name: job_waits; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.job_waits (
+    job_id uuid NOT NULL,
+    remaining integer NOT NULL,
+    CONSTRAINT job_waits_remaining_check CHECK ((remaining > 0))
+);
+
+--
+-- Name: TABLE job_waits; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.job_waits IS 'One row per pending job: how many of its dependencies are unfinished. Written by the database only.';
+
+--
+-- Name: COLUMN job_waits.job_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.job_waits.job_id IS 'The pending job.';
+
+--
+-- Name: COLUMN job_waits.remaining; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.job_waits.remaining IS 'Dependencies not finished yet; the job is released when the last one succeeds.';
+
+--
 -- Name: jobs; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -1538,12 +2378,18 @@ CREATE TABLE weir.jobs (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    workflow_id uuid,
+    ref weir.job_ref,
+    depends_on weir.job_depends_on,
+    has_dependents boolean DEFAULT false NOT NULL,
     concurrency_key weir.job_concurrency_key,
+    traceparent text,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
+    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 PARTITION BY LIST (state);
@@ -1681,10 +2527,40 @@ COMMENT ON COLUMN weir.jobs.errors IS 'One entry per failed attempt: {attempt, a
 COMMENT ON COLUMN weir.jobs.cancel_requested_at IS 'Set when a cancel of a running job was requested.';
 
 --
+-- Name: COLUMN jobs.workflow_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.workflow_id IS 'The workflow (weir.workflows) the job was submitted in; NULL for a job enqueued on its own.';
+
+--
+-- Name: COLUMN jobs.ref; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.ref IS 'The job''s name within its workflow (what depends_on refs name at submission).';
+
+--
+-- Name: COLUMN jobs.depends_on; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.depends_on IS 'Ids of the jobs this job waits on: it stays pending until all succeeded, and is cancelled when one fails or is cancelled. NULL when none.';
+
+--
+-- Name: COLUMN jobs.has_dependents; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.has_dependents IS 'True once some job waited on this one: only such jobs release or cancel others when they finish (set by the database).';
+
+--
 -- Name: COLUMN jobs.concurrency_key; Type: COMMENT; Schema: weir; Owner: -
 --
 
 COMMENT ON COLUMN weir.jobs.concurrency_key IS 'Groups jobs for the queue''s max_running_per_key (e.g. a customer id); NULL: not limited per key.';
+
+--
+-- Name: COLUMN jobs.traceparent; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.jobs.traceparent IS 'W3C trace context (traceparent header value, e.g. 00-<32 hex trace id>-<16 hex span id>-01) of the enqueue; each attempt''s span is its child. Optional.';
 
 --
 -- Name: jobs_finished; Type: TABLE; Schema: weir; Owner: -
@@ -1712,12 +2588,18 @@ CREATE TABLE weir.jobs_finished (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    workflow_id uuid,
+    ref weir.job_ref,
+    depends_on weir.job_depends_on,
+    has_dependents boolean DEFAULT false NOT NULL,
     concurrency_key weir.job_concurrency_key,
+    traceparent text,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
+    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 PARTITION BY RANGE (finished_at);
@@ -1754,12 +2636,18 @@ CREATE TABLE weir.jobs_live (
     result jsonb,
     errors weir.job_errors DEFAULT '[]'::jsonb NOT NULL,
     cancel_requested_at timestamp with time zone,
+    workflow_id uuid,
+    ref weir.job_ref,
+    depends_on weir.job_depends_on,
+    has_dependents boolean DEFAULT false NOT NULL,
     concurrency_key weir.job_concurrency_key,
+    traceparent text,
     CONSTRAINT jobs_attempt_within_max CHECK (((attempt >= 0) AND (attempt <= max_attempts))),
     CONSTRAINT jobs_finished_at_iff_terminal CHECK (((state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state])) = (finished_at IS NOT NULL))),
     CONSTRAINT jobs_max_attempts_positive CHECK ((max_attempts >= 1)),
     CONSTRAINT jobs_queue_name_valid CHECK (((queue ~ '^[A-Za-z0-9_.:-]+$'::text) AND (length(queue) <= 128))),
     CONSTRAINT jobs_running_has_claim CHECK (((state <> 'running'::weir.job_state) OR ((claim_token IS NOT NULL) AND (started_at IS NOT NULL) AND (attempt >= 1)))),
+    CONSTRAINT jobs_traceparent_format CHECK ((traceparent ~ '^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$'::text)),
     CONSTRAINT jobs_unique_key_not_empty CHECK (((unique_key IS NULL) OR ((length(unique_key) >= 1) AND (length(unique_key) <= 255))))
 )
 WITH (fillfactor='70', autovacuum_vacuum_scale_factor='0.01', autovacuum_vacuum_threshold='1000', autovacuum_analyze_scale_factor='0.02', autovacuum_vacuum_cost_delay='0');
@@ -2158,6 +3046,40 @@ COMMENT ON COLUMN weir.queue_stats.rate_limit IS 'At most this many claims in an
 COMMENT ON COLUMN weir.queue_stats.rate_period IS 'The window of rate_limit.';
 
 --
+-- Name: settling_jobs; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE UNLOGGED TABLE weir.settling_jobs (
+    job_id uuid NOT NULL,
+    ref text,
+    state weir.job_state NOT NULL
+);
+
+--
+-- Name: TABLE settling_jobs; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.settling_jobs IS 'Jobs with dependents finished by the current statement, until its AFTER trigger releases or cancels their dependents (transient; written by the database only).';
+
+--
+-- Name: COLUMN settling_jobs.job_id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.settling_jobs.job_id IS 'The finished job.';
+
+--
+-- Name: COLUMN settling_jobs.ref; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.settling_jobs.ref IS 'Its ref, named in its dependents'' errors if it did not succeed.';
+
+--
+-- Name: COLUMN settling_jobs.state; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.settling_jobs.state IS 'How it ended.';
+
+--
 -- Name: wakeups; Type: TABLE; Schema: weir; Owner: -
 --
 
@@ -2193,6 +3115,173 @@ COMMENT ON COLUMN weir.wakeups.queue IS 'The queue it waits on ($stager: the sta
 COMMENT ON COLUMN weir.wakeups.armed IS 'True until an enqueue notified it; the node re-arms when it is idle again.';
 
 --
+-- Name: workflow_stats; Type: VIEW; Schema: weir; Owner: -
+--
+
+CREATE VIEW weir.workflow_stats AS
+SELECT
+    NULL::uuid AS id,
+    NULL::text AS name,
+    NULL::timestamp with time zone AS created_at,
+    NULL::integer AS job_count,
+    NULL::text AS state,
+    NULL::bigint AS pending,
+    NULL::bigint AS scheduled,
+    NULL::bigint AS available,
+    NULL::bigint AS running,
+    NULL::bigint AS retryable,
+    NULL::bigint AS succeeded,
+    NULL::bigint AS failed,
+    NULL::bigint AS cancelled,
+    NULL::double precision AS progress_done,
+    NULL::double precision AS progress_total,
+    NULL::timestamp with time zone AS last_finished_at;
+
+--
+-- Name: VIEW workflow_stats; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON VIEW weir.workflow_stats IS 'One row per workflow: its derived state (running, succeeded, failed), jobs per state, summed progress (done, total) and when its last job finished.';
+
+--
+-- Name: COLUMN workflow_stats.id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.id IS 'Workflow id.';
+
+--
+-- Name: COLUMN workflow_stats.name; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.name IS 'Its label, if given.';
+
+--
+-- Name: COLUMN workflow_stats.created_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.created_at IS 'When it was submitted.';
+
+--
+-- Name: COLUMN workflow_stats.job_count; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.job_count IS 'How many jobs it was submitted with.';
+
+--
+-- Name: COLUMN workflow_stats.state; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.state IS 'running while any job is unfinished, else succeeded when all succeeded, else failed.';
+
+--
+-- Name: COLUMN workflow_stats.pending; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.pending IS 'Jobs waiting on dependencies.';
+
+--
+-- Name: COLUMN workflow_stats.scheduled; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.scheduled IS 'Jobs waiting for their run_at.';
+
+--
+-- Name: COLUMN workflow_stats.available; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.available IS 'Jobs ready to be claimed.';
+
+--
+-- Name: COLUMN workflow_stats.running; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.running IS 'Jobs being run.';
+
+--
+-- Name: COLUMN workflow_stats.retryable; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.retryable IS 'Jobs waiting for their retry backoff.';
+
+--
+-- Name: COLUMN workflow_stats.succeeded; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.succeeded IS 'Jobs that succeeded.';
+
+--
+-- Name: COLUMN workflow_stats.failed; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.failed IS 'Jobs that failed.';
+
+--
+-- Name: COLUMN workflow_stats.cancelled; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.cancelled IS 'Jobs cancelled (by hand, or because a dependency failed).';
+
+--
+-- Name: COLUMN workflow_stats.progress_done; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.progress_done IS 'Sum of the jobs'' progress done.';
+
+--
+-- Name: COLUMN workflow_stats.progress_total; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.progress_total IS 'Sum of the jobs'' progress total.';
+
+--
+-- Name: COLUMN workflow_stats.last_finished_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflow_stats.last_finished_at IS 'When its last finished job finished.';
+
+--
+-- Name: workflows; Type: TABLE; Schema: weir; Owner: -
+--
+
+CREATE TABLE weir.workflows (
+    id uuid DEFAULT weir.uuid_v7() NOT NULL,
+    name text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    job_count integer NOT NULL,
+    CONSTRAINT workflows_name_valid CHECK (((name IS NULL) OR ((length(name) >= 1) AND (length(name) <= 255))))
+);
+
+--
+-- Name: TABLE workflows; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TABLE weir.workflows IS 'Workflows: jobs submitted together by weir.create_workflow; the jobs carry its id in weir.jobs.workflow_id. Its state is derived from them (weir.workflow_stats).';
+
+--
+-- Name: COLUMN workflows.id; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflows.id IS 'UUIDv7 (time-ordered).';
+
+--
+-- Name: COLUMN workflows.name; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflows.name IS 'Optional label given at submission.';
+
+--
+-- Name: COLUMN workflows.created_at; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflows.created_at IS 'When it was submitted.';
+
+--
+-- Name: COLUMN workflows.job_count; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON COLUMN weir.workflows.job_count IS 'How many jobs it was submitted with.';
+
+--
 -- Name: jobs_finished; Type: TABLE ATTACH; Schema: weir; Owner: -
 --
 
@@ -2219,6 +3308,20 @@ ALTER TABLE ONLY weir.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (scope, key);
 
 --
+-- Name: job_dependents job_dependents_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
+--
+
+ALTER TABLE ONLY weir.job_dependents
+    ADD CONSTRAINT job_dependents_pkey PRIMARY KEY (parent_id, job_id);
+
+--
+-- Name: job_waits job_waits_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
+--
+
+ALTER TABLE ONLY weir.job_waits
+    ADD CONSTRAINT job_waits_pkey PRIMARY KEY (job_id);
+
+--
 -- Name: leaders leaders_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
 --
 
@@ -2240,11 +3343,25 @@ ALTER TABLE ONLY weir.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (name);
 
 --
+-- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
+--
+
+ALTER TABLE ONLY weir.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
+
+--
 -- Name: wakeups wakeups_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
 --
 
 ALTER TABLE ONLY weir.wakeups
     ADD CONSTRAINT wakeups_pkey PRIMARY KEY (node_id, queue);
+
+--
+-- Name: workflows workflows_pkey; Type: CONSTRAINT; Schema: weir; Owner: -
+--
+
+ALTER TABLE ONLY weir.workflows
+    ADD CONSTRAINT workflows_pkey PRIMARY KEY (id);
 
 --
 -- Name: idempotency_keys_created_at_idx; Type: INDEX; Schema: weir; Owner: -
@@ -2287,6 +3404,24 @@ CREATE INDEX jobs_finished_queue_state_idx ON ONLY weir.jobs_finished USING btre
 --
 
 COMMENT ON INDEX weir.jobs_finished_queue_state_idx IS 'Counts of finished jobs per queue and state (weir.queue_stats), and recent throughput.';
+
+--
+-- Name: jobs_workflow_id_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX jobs_workflow_id_idx ON ONLY weir.jobs USING btree (workflow_id) WHERE (workflow_id IS NOT NULL);
+
+--
+-- Name: INDEX jobs_workflow_id_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.jobs_workflow_id_idx IS 'The jobs of one workflow (reads, counts, weir.cancel_workflow).';
+
+--
+-- Name: jobs_finished_workflow_id_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX jobs_finished_workflow_id_idx ON ONLY weir.jobs_finished USING btree (workflow_id) WHERE (workflow_id IS NOT NULL);
 
 --
 -- Name: jobs_live_claim_available_idx; Type: INDEX; Schema: weir; Owner: -
@@ -2367,6 +3502,12 @@ CREATE UNIQUE INDEX jobs_live_unique_key_idx ON weir.jobs_live USING btree (uniq
 COMMENT ON INDEX weir.jobs_live_unique_key_idx IS 'At most one non-terminal job per unique_key; a colliding INSERT raises a unique violation here.';
 
 --
+-- Name: jobs_live_workflow_id_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX jobs_live_workflow_id_idx ON weir.jobs_live USING btree (workflow_id) WHERE (workflow_id IS NOT NULL);
+
+--
 -- Name: nodes_heartbeat_at_idx; Type: INDEX; Schema: weir; Owner: -
 --
 
@@ -2391,16 +3532,81 @@ CREATE INDEX queue_starts_queue_started_at_idx ON weir.queue_starts USING btree 
 COMMENT ON INDEX weir.queue_starts_queue_started_at_idx IS 'Starts of one queue within its window (weir.claim, weir.explain_job).';
 
 --
+-- Name: schedules_next_run_at_idx; Type: INDEX; Schema: weir; Owner: -
+--
+
+CREATE INDEX schedules_next_run_at_idx ON weir.schedules USING btree (next_run_at) WHERE (NOT paused);
+
+--
+-- Name: INDEX schedules_next_run_at_idx; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON INDEX weir.schedules_next_run_at_idx IS 'The scheduler reads due schedules and the earliest next tick.';
+
+--
 -- Name: jobs_finished_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -
 --
 
 ALTER INDEX weir.jobs_id_idx ATTACH PARTITION weir.jobs_finished_id_idx;
 
 --
+-- Name: jobs_finished_workflow_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -
+--
+
+ALTER INDEX weir.jobs_workflow_id_idx ATTACH PARTITION weir.jobs_finished_workflow_id_idx;
+
+--
 -- Name: jobs_live_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -
 --
 
 ALTER INDEX weir.jobs_id_idx ATTACH PARTITION weir.jobs_live_id_idx;
+
+--
+-- Name: jobs_live_workflow_id_idx; Type: INDEX ATTACH; Schema: weir; Owner: -
+--
+
+ALTER INDEX weir.jobs_workflow_id_idx ATTACH PARTITION weir.jobs_live_workflow_id_idx;
+
+--
+-- Name: workflow_stats _RETURN; Type: RULE; Schema: weir; Owner: -
+--
+
+CREATE OR REPLACE VIEW weir.workflow_stats AS
+ SELECT w.id,
+    w.name,
+    w.created_at,
+    w.job_count,
+        CASE
+            WHEN (count(j.id) FILTER (WHERE (j.state <> ALL (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state]))) > 0) THEN 'running'::text
+            WHEN (count(j.id) FILTER (WHERE (j.state = 'succeeded'::weir.job_state)) = count(j.id)) THEN 'succeeded'::text
+            ELSE 'failed'::text
+        END AS state,
+    count(j.id) FILTER (WHERE (j.state = 'pending'::weir.job_state)) AS pending,
+    count(j.id) FILTER (WHERE (j.state = 'scheduled'::weir.job_state)) AS scheduled,
+    count(j.id) FILTER (WHERE (j.state = 'available'::weir.job_state)) AS available,
+    count(j.id) FILTER (WHERE (j.state = 'running'::weir.job_state)) AS running,
+    count(j.id) FILTER (WHERE (j.state = 'retryable'::weir.job_state)) AS retryable,
+    count(j.id) FILTER (WHERE (j.state = 'succeeded'::weir.job_state)) AS succeeded,
+    count(j.id) FILTER (WHERE (j.state = 'failed'::weir.job_state)) AS failed,
+    count(j.id) FILTER (WHERE (j.state = 'cancelled'::weir.job_state)) AS cancelled,
+    COALESCE(sum((((j.progress)::jsonb ->> 'done'::text))::double precision), (0)::double precision) AS progress_done,
+    COALESCE(sum((((j.progress)::jsonb ->> 'total'::text))::double precision), (0)::double precision) AS progress_total,
+    max(j.finished_at) FILTER (WHERE (j.state = ANY (ARRAY['succeeded'::weir.job_state, 'failed'::weir.job_state, 'cancelled'::weir.job_state]))) AS last_finished_at
+   FROM (weir.workflows w
+     LEFT JOIN weir.jobs j ON ((j.workflow_id = w.id)))
+  GROUP BY w.id;
+
+--
+-- Name: jobs_live jobs_cancel_doomed; Type: TRIGGER; Schema: weir; Owner: -
+--
+
+CREATE TRIGGER jobs_cancel_doomed AFTER INSERT ON weir.jobs_live FOR EACH ROW WHEN (((new.state = 'pending'::weir.job_state) AND (new.cancel_requested_at IS NOT NULL))) EXECUTE FUNCTION weir.jobs_cancel_doomed();
+
+--
+-- Name: TRIGGER jobs_cancel_doomed ON jobs_live; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TRIGGER jobs_cancel_doomed ON weir.jobs_live IS 'Per row, only for a pending job whose dependency had already failed: cancels it.';
 
 --
 -- Name: jobs_live jobs_live_notify_followers; Type: TRIGGER; Schema: weir; Owner: -
@@ -2437,6 +3643,42 @@ CREATE TRIGGER jobs_notify_followers AFTER UPDATE ON weir.jobs REFERENCING NEW T
 --
 
 COMMENT ON TRIGGER jobs_notify_followers ON weir.jobs IS 'Per statement: NOTIFY weir_job_events for followed jobs changed through weir.jobs.';
+
+--
+-- Name: jobs_finished jobs_settle_dependents; Type: TRIGGER; Schema: weir; Owner: -
+--
+
+CREATE TRIGGER jobs_settle_dependents AFTER INSERT ON weir.jobs_finished FOR EACH ROW WHEN ((new.has_dependents OR (new.depends_on IS NOT NULL))) EXECUTE FUNCTION weir.jobs_settle_dependents();
+
+--
+-- Name: TRIGGER jobs_settle_dependents ON jobs_finished; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TRIGGER jobs_settle_dependents ON weir.jobs_finished IS 'Per finished row, only for jobs with dependents or dependencies: releases or cancels the jobs waiting on the jobs the statement finished.';
+
+--
+-- Name: jobs_finished jobs_stage_settle; Type: TRIGGER; Schema: weir; Owner: -
+--
+
+CREATE TRIGGER jobs_stage_settle BEFORE INSERT ON weir.jobs_finished FOR EACH ROW WHEN (new.has_dependents) EXECUTE FUNCTION weir.jobs_stage_settle();
+
+--
+-- Name: TRIGGER jobs_stage_settle ON jobs_finished; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TRIGGER jobs_stage_settle ON weir.jobs_finished IS 'Per finishing row, only for jobs with dependents: stages it for jobs_settle_dependents.';
+
+--
+-- Name: jobs jobs_wait_on_dependencies; Type: TRIGGER; Schema: weir; Owner: -
+--
+
+CREATE TRIGGER jobs_wait_on_dependencies BEFORE INSERT ON weir.jobs FOR EACH ROW WHEN (((new.depends_on IS NOT NULL) AND (new.state = ANY (ARRAY['available'::weir.job_state, 'scheduled'::weir.job_state])))) EXECUTE FUNCTION weir.jobs_wait_on_dependencies();
+
+--
+-- Name: TRIGGER jobs_wait_on_dependencies ON jobs; Type: COMMENT; Schema: weir; Owner: -
+--
+
+COMMENT ON TRIGGER jobs_wait_on_dependencies ON weir.jobs IS 'Per row, only for a queued job with depends_on: pending while a dependency is unfinished.';
 
 --
 -- Name: jobs jobs_wake_on_insert; Type: TRIGGER; Schema: weir; Owner: -

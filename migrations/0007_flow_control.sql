@@ -319,22 +319,25 @@ BEGIN
         PERFORM weir.unknown_node(claim.node);
     END IF;
     RETURN QUERY
-    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline, '[]'::jsonb
+    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline,
+           CASE WHEN j.depends_on IS NULL THEN '[]'::jsonb ELSE weir.job_parents(j.depends_on) END
     FROM weir.claim(claim.node, claim.queue, claim.kinds,
-                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c;
+                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c
+    LEFT JOIN weir.jobs_live j ON j.id = c.id;
 END $$;
-COMMENT ON FUNCTION weir.claim(uuid, text, text[], integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the results of the jobs it depends on (empty until it has some). Raises P0002 for an unknown node.';
+COMMENT ON FUNCTION weir.claim(uuid, text, text[], integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the jobs it depends on, [{ref, id, kind, result}] (empty when none). Raises P0002 for an unknown node.';
 REVOKE EXECUTE ON FUNCTION weir.claim(uuid, text, text[], integer[], integer) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Enqueue with a concurrency_key
 ------------------------------------------------------------------------
 
--- weir.enqueue and weir.insert_job as before, with concurrency_key as a
--- new last argument (dropped and created again: a new argument is a new
--- signature, and an overload would make every shorter call ambiguous).
-DROP FUNCTION weir.enqueue(text, jsonb, text, smallint, timestamptz, integer, text, integer);
-DROP FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer);
+-- weir.enqueue and weir.insert_job as before (with depends_on, from the
+-- workflows migration), with concurrency_key as a new last argument
+-- (dropped and created again: a new argument is a new signature, and an
+-- overload would make every shorter call ambiguous).
+DROP FUNCTION weir.enqueue(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[]);
+DROP FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[]);
 
 CREATE FUNCTION weir.enqueue(
     kind text,
@@ -345,6 +348,7 @@ CREATE FUNCTION weir.enqueue(
     max_attempts integer DEFAULT NULL,
     unique_key text DEFAULT NULL,
     timeout_seconds integer DEFAULT NULL,
+    depends_on uuid[] DEFAULT NULL,
     concurrency_key text DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql AS $$
@@ -354,10 +358,10 @@ DECLARE
 BEGIN
     IF enqueue.unique_key IS NOT NULL THEN
         RETURN (weir.insert_job(kind, args, queue, priority, run_at, max_attempts,
-                                unique_key, timeout_seconds, concurrency_key)).job_id;
+                                unique_key, timeout_seconds, depends_on, concurrency_key)).job_id;
     END IF;
-    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts, timeout_seconds,
-                                     concurrency_key)
+    INSERT INTO weir.jobs_live AS j (kind, args, queue, priority, run_at, max_attempts,
+                                     timeout_seconds, depends_on, concurrency_key)
     VALUES (enqueue.kind,
             coalesce(enqueue.args, '{}'),
             coalesce(enqueue.queue, 'default'),
@@ -365,11 +369,13 @@ BEGIN
             coalesce(enqueue.run_at, now()),
             coalesce(enqueue.max_attempts, weir.default_max_attempts()),
             enqueue.timeout_seconds,
+            nullif(enqueue.depends_on, '{}'),
             enqueue.concurrency_key)
     RETURNING j.id,
               (SELECT w.queue FROM weir.wakeups w
                WHERE w.armed
-                 AND w.queue = CASE WHEN j.state = 'available' THEN j.queue ELSE '$stager' END
+                 AND w.queue = CASE j.state WHEN 'available' THEN j.queue
+                                            WHEN 'scheduled' THEN '$stager' END
                LIMIT 1)
     INTO new_id, waited;
     IF waited IS NOT NULL THEN
@@ -377,7 +383,7 @@ BEGIN
     END IF;
     RETURN new_id;
 END $$;
-COMMENT ON FUNCTION weir.enqueue(text, jsonb, text, smallint, timestamptz, integer, text, integer, text) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. concurrency_key groups jobs for the queue''s max_running_per_key. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint, concurrency_key => ''customer:42'').';
+COMMENT ON FUNCTION weir.enqueue(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[], text) IS 'Enqueues a job and returns its id; with a unique_key held by a live job, returns that job''s id. depends_on: ids of jobs it waits on (pending until all succeeded; cancelled when one failed or was cancelled). concurrency_key groups jobs for the queue''s max_running_per_key. Named arguments work: weir.enqueue(''email.send'', ''{"to":"a@b.c"}'', queue => ''mail'', priority => 5::smallint, concurrency_key => ''customer:42'').';
 
 CREATE FUNCTION weir.insert_job(
     kind text,
@@ -388,6 +394,7 @@ CREATE FUNCTION weir.insert_job(
     max_attempts integer DEFAULT NULL,
     unique_key text DEFAULT NULL,
     timeout_seconds integer DEFAULT NULL,
+    depends_on uuid[] DEFAULT NULL,
     concurrency_key text DEFAULT NULL,
     OUT job_id uuid,
     OUT created boolean
@@ -397,7 +404,7 @@ BEGIN
     created := true;
     IF insert_job.unique_key IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
-                               NULL, timeout_seconds, concurrency_key);
+                               NULL, timeout_seconds, depends_on, concurrency_key);
         RETURN;
     END IF;
     LOOP
@@ -408,7 +415,7 @@ BEGIN
         END IF;
         BEGIN
             INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
-                                   timeout_seconds, concurrency_key)
+                                   timeout_seconds, depends_on, concurrency_key)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -417,6 +424,7 @@ BEGIN
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
                     insert_job.timeout_seconds,
+                    nullif(insert_job.depends_on, '{}'),
                     insert_job.concurrency_key)
             RETURNING id INTO job_id;
             RETURN;
@@ -427,7 +435,7 @@ BEGIN
         END;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[], text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key (weir.enqueue calls it for those); without one it calls weir.enqueue.';
 
 ------------------------------------------------------------------------
 -- Why isn't this job running?
@@ -447,7 +455,7 @@ DECLARE
 BEGIN
     SELECT x.id, x.state, x.queue, x.kind::text AS kind, x.priority, x.run_at,
            x.concurrency_key::text AS concurrency_key, x.node_id, x.started_at, x.deadline,
-           x.finished_at
+           x.finished_at, x.depends_on
     INTO j FROM weir.jobs x WHERE x.id = explain_job.job_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'job % not found', job_id USING ERRCODE = 'no_data_found';
@@ -464,7 +472,10 @@ BEGIN
         RETURN jsonb_build_object('reason', 'retry_backoff', 'state', j.state, 'until', j.run_at);
     WHEN 'pending' THEN
         -- Jobs enter pending only through dependencies (workflows).
-        RETURN jsonb_build_object('reason', 'waiting_on_dependencies', 'state', j.state);
+        RETURN jsonb_build_object('reason', 'waiting_on_dependencies', 'state', j.state,
+            'waiting_on', (SELECT coalesce(jsonb_agg(d ORDER BY d), '[]') FROM unnest(j.depends_on) d
+                           WHERE NOT EXISTS (SELECT 1 FROM weir.jobs p
+                                             WHERE p.id = d AND p.state = 'succeeded')));
     ELSE
         NULL;
     END CASE;
@@ -512,7 +523,7 @@ BEGIN
     RETURN jsonb_build_object('reason', 'queued_behind', 'state', j.state, 'queue', j.queue,
                               'ahead', n);
 END $$;
-COMMENT ON FUNCTION weir.explain_job(uuid) IS 'Why a job is not running (yet): {"reason": ..., "state": ...} and the reason''s details. Reasons: scheduled (until), retry_backoff (until), waiting_on_dependencies, queue_paused, no_worker_for_kind (queue, kind), queue_concurrency_limit (running, max), key_concurrency_limit (key, running, max), rate_limited (until, started, max), queued_behind (ahead: available jobs of higher or equal priority before it), running (node_id, started_at, deadline), or the terminal state (finished_at). Raises P0002 for an unknown id.';
+COMMENT ON FUNCTION weir.explain_job(uuid) IS 'Why a job is not running (yet): {"reason": ..., "state": ...} and the reason''s details. Reasons: scheduled (until), retry_backoff (until), waiting_on_dependencies (waiting_on: the ids not succeeded yet), queue_paused, no_worker_for_kind (queue, kind), queue_concurrency_limit (running, max), key_concurrency_limit (key, running, max), rate_limited (until, started, max), queued_behind (ahead: available jobs of higher or equal priority before it), running (node_id, started_at, deadline), or the terminal state (finished_at). Raises P0002 for an unknown id.';
 REVOKE EXECUTE ON FUNCTION weir.explain_job(uuid) FROM PUBLIC;
 
 

@@ -1,7 +1,7 @@
 //! The library's error type, and the mapping from database constraint
 //! names to messages a user can act on.
 
-use crate::job::JobId;
+use crate::job::{JobId, WorkflowId};
 
 /// Errors of the library (client, worker, migrations).
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +24,9 @@ pub enum Error {
     /// No schedule has this name; the message names it.
     #[error("{0}")]
     ScheduleNotFound(String),
+    /// No workflow has this id.
+    #[error("workflow {0} not found")]
+    WorkflowNotFound(WorkflowId),
     /// The job is not in a state that allows the operation.
     #[error("{0}")]
     Conflict(String),
@@ -82,6 +85,14 @@ const CONSTRAINT_MESSAGES: &[(&str, &str)] = &[
     (
         "jobs_live_unique_key_idx",
         "a live job already holds this unique_key",
+    ),
+    (
+        "jobs_depends_on_valid",
+        "depends_on must name 1 to 10000 jobs",
+    ),
+    (
+        "jobs_ref_valid",
+        "ref must be 1 to 255 characters, not blank",
     ),
     (
         "queues_name_valid",
@@ -161,6 +172,14 @@ impl From<sqlx::Error> for Error {
             if let Some(message) = db.constraint().and_then(constraint_message) {
                 return Error::InvalidJob(message.to_string());
             }
+            // The workflow functions' and the dependency trigger's own
+            // messages are written for users: passed on as they are.
+            if matches!(db.code().as_deref(), Some("22023" | "23503"))
+                && (db.message().starts_with("invalid workflow: ")
+                    || db.message().starts_with("invalid depends_on: "))
+            {
+                return Error::InvalidJob(db.message().to_string());
+            }
             // Values the database rejects before any constraint, in weir's
             // words: the database's own text names its internals.
             if let Some(message) = db.code().as_deref().and_then(value_message) {
@@ -181,6 +200,7 @@ impl Error {
                 | Error::UnknownNode(_)
                 | Error::NotFound(_)
                 | Error::ScheduleNotFound(_)
+                | Error::WorkflowNotFound(_)
                 | Error::Conflict(_)
                 | Error::IdempotencyKeyReused
         )

@@ -13,6 +13,8 @@
 //!   time zones, catch-up), parsed by croner.
 //! - [`flow`]: flow control: queue limits, the explanation of a waiting
 //!   job (domain types; the limits are enforced by the claim in SQL).
+//! - [`workflow`]: workflows (jobs wired by `depends_on`), the chain,
+//!   group and chord shapes; no SQL.
 //! - [`client`]: the one door to every job operation: enqueue (alone, in
 //!   your transaction, in batches, with an idempotency key), read, list,
 //!   wait and follow, cancel, retry, pause, resume, queue stats, workers.
@@ -63,6 +65,9 @@
 //!   waiting on one job's changes; followed jobs NOTIFY on change.
 //! - **supervisor**: a worker's loop over its running attempts (cancel
 //!   requests, attempts that lost their job).
+//! - **dependency** (`depends_on`): a job waits in `pending` until the
+//!   jobs it depends on (its **parents**) succeeded; a **workflow** is a
+//!   set of jobs submitted together, each with a local **ref**.
 //! - **rescue**: taking back running jobs whose node died or whose deadline
 //!   passed; **staging**: making due scheduled and retryable jobs available.
 //! - **leader**: the one node, elected through a lease row, that runs the
@@ -101,10 +106,11 @@ pub mod shutdown;
 pub mod task;
 pub mod trace;
 pub mod worker;
+pub mod workflow;
 
 pub use client::{Client, enqueue_in, enqueue_many_in};
 pub use error::{Error, Result};
 pub use follow::Follow;
-pub use job::{AttemptError, Enqueued, Job, JobId, JobState, NewJob, NodeId, Progress};
+pub use job::{AttemptError, Enqueued, Job, JobId, JobState, NewJob, NodeId, Progress, WorkflowId};
 pub use task::{JobContext, JobError, Task};
 pub use worker::{QueueConfig, Worker, WorkerConfig};

@@ -155,6 +155,7 @@ pub struct JobContext {
     pub(crate) token: ClaimToken,
     pub(crate) cancel: CancellationToken,
     pub(crate) board: Arc<ProgressBoard>,
+    pub(crate) pool: sqlx::PgPool,
 }
 
 impl JobContext {
@@ -210,5 +211,14 @@ impl JobContext {
     /// Completes when the job must stop (see [`JobContext::is_cancelled`]).
     pub async fn cancelled(&self) {
         self.cancel.cancelled().await
+    }
+
+    /// The jobs this one depends on (its `depends_on`, in that order),
+    /// each with its ref, id, kind and result: a chain's next step reads
+    /// the previous step's result here, a chord's callback every
+    /// member's. Read from the database when called (the claim does not
+    /// fetch them); empty for a job without dependencies.
+    pub async fn parents(&self) -> crate::Result<Vec<crate::workflow::Parent>> {
+        crate::db::workflows::parents(&self.pool, self.id).await
     }
 }

@@ -54,6 +54,10 @@ async fn quick_bench_reports_every_figure_and_cleans_up() {
     assert_eq!(json["burn_down"]["succeeded"], json["burn_down"]["jobs"]);
     assert_eq!(json["ceiling"]["jobs"], options.jobs);
     assert_eq!(json["latency"]["jobs"], options.latency_jobs);
+    // The fan-in's callback ran after its members, once.
+    assert_eq!(json["fan_in"]["members"], options.fan_in_members);
+    assert_eq!(json["fan_in"]["callback_succeeded"], true);
+    assert!(json["fan_in"]["release_to_start_ms"].as_f64().unwrap() >= 0.0);
     // One paired ratio per timed round, whose median is the headline.
     let rounds = json["enqueue"]["ratio_32_rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), options.enqueue_rounds.max(1));

@@ -464,3 +464,40 @@ async fn queue_limits_are_set_shown_and_explained(pool: PgPool) {
         "max_running must be between",
     );
 }
+
+#[sqlx::test]
+async fn enqueue_depends_on_and_workflow_show_the_wait(pool: PgPool) {
+    let parent = weir(&pool, &["enqueue", "nobody.serves"]).await;
+    let parent = parent.stdout.trim().to_string();
+    let child = weir(
+        &pool,
+        &["enqueue", "nobody.serves", "--depends-on", &parent],
+    )
+    .await;
+    assert_eq!(child.code, 0, "{}", child.stderr);
+    let json = weir(&pool, &["job", child.stdout.trim(), "--json"]).await;
+    let job: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(job["state"], "pending");
+    assert_eq!(job["depends_on"], serde_json::json!([parent]));
+
+    let bad = weir(&pool, &["enqueue", "k", "--depends-on", "not-a-uuid"]).await;
+    assert_ne!(bad.code, 0);
+
+    let wf: uuid::Uuid = sqlx::query_scalar(
+        r#"SELECT weir.create_workflow('shown', '[{"ref": "first", "kind": "k"}, {"ref": "then", "kind": "k", "depends_on": ["first"]}]')"#,
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let shown = weir(&pool, &["workflow", &wf.to_string()]).await;
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains("state     running"),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("1 pending"), "{}", shown.stdout);
+    assert!(shown.stdout.contains("then"), "{}", shown.stdout);
+    let missing = weir(&pool, &["workflow", &uuid::Uuid::nil().to_string()]).await;
+    assert_one_line_error(&missing, "not found");
+}

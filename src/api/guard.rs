@@ -21,6 +21,10 @@ pub const ROUTES: &[&str] = &[
     "/v1/jobs/{id}/cancel",
     "/v1/jobs/{id}/retry",
     "/v1/jobs/{id}/explain",
+    "/v1/workflows",
+    "/v1/workflows/{id}",
+    "/v1/workflows/{id}/events",
+    "/v1/workflows/{id}/cancel",
     "/v1/queues",
     "/v1/queues/{name}",
     "/v1/queues/{name}/pause",
@@ -280,6 +284,10 @@ mod tests {
         assert_eq!(
             route_template("/v1/queues/mail/pause"),
             "/v1/queues/{name}/pause"
+        );
+        assert_eq!(
+            route_template(&format!("/v1/workflows/{id}/events")),
+            "/v1/workflows/{id}/events"
         );
         assert_eq!(route_template("/ui/app.js"), "/ui");
         assert_eq!(route_template("/docs"), "/docs");

@@ -3,6 +3,8 @@
 //!
 //! - [`jobs`]: enqueue, read and wait, events (SSE), list, cancel, retry;
 //! - [`queues`]: queue stats, pause, resume; worker nodes;
+//! - [`workflows`]: submit a workflow, read it (with `?wait`), its
+//!   events (SSE), list, cancel;
 //! - [`worker_api`]: the worker API for workers in any language (register,
 //!   claim, heartbeat, complete, fail, snooze, progress, unregister);
 //! - [`health`]: `/healthz`, `/readyz`, `/metrics`;
@@ -29,6 +31,7 @@ pub mod spec;
 pub mod string_types;
 pub mod ui;
 pub mod worker_api;
+pub mod workflows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -153,6 +156,8 @@ impl AppState {
 pub enum ApiTags {
     /// Enqueue jobs, follow them, cancel and retry them.
     Jobs,
+    /// Jobs submitted together, waiting on each other (chain, group, chord).
+    Workflows,
     /// Queue statistics, pause and resume.
     Queues,
     /// Live worker nodes.
@@ -181,6 +186,7 @@ pub struct BearerToken(pub Bearer);
 
 type Apis = (
     jobs::JobsApi,
+    workflows::WorkflowsApi,
     queues::QueuesApi,
     schedules::SchedulesApi,
     worker_api::WorkerApi,
@@ -191,6 +197,9 @@ fn service(state: Arc<AppState>) -> OpenApiService<Apis, ()> {
     OpenApiService::new(
         (
             jobs::JobsApi {
+                state: state.clone(),
+            },
+            workflows::WorkflowsApi {
                 state: state.clone(),
             },
             queues::QueuesApi {

@@ -87,6 +87,7 @@ impl From<Error> for ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, format!("job {id} not found"))
             }
             Error::ScheduleNotFound(m) => ApiError::new(StatusCode::NOT_FOUND, m),
+            e @ Error::WorkflowNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, e.to_string()),
             Error::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             e @ Error::IdempotencyKeyReused => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())

@@ -28,6 +28,8 @@ const UUID_OR_EMPTY: &str =
 const REQUEST_BODIES: &[&str] = &[
     "EnqueueRequest",
     "EnqueueBatchRequest",
+    "CreateWorkflowRequest",
+    "WorkflowJobRequest",
     "RegisterWorker",
     "ClaimRequest",
     "CompleteRequest",
@@ -103,12 +105,17 @@ fn patch_operation(path: &str, method: &str, op: &mut Value) {
         .values_mut()
         .find_map(|r| r.pointer_mut("/content/text~1event-stream"))
     {
+        let data = if path.starts_with("/v1/workflows") {
+            "`data` a `WorkflowEvent` as JSON (the workflow's state and the whole workflow at that moment)"
+        } else {
+            "`data` a `JobEvent` as JSON (the job's state and progress at that moment, and the job)"
+        };
         *stream = json!({"schema": {
             "type": "object",
-            "description": "One Server-Sent Event: `event` is `state` or `progress`, `data` a `JobEvent` as JSON (the job's state and progress at that moment, and the job).",
+            "description": format!("One Server-Sent Event: `event` is `state` or `progress`, {data}."),
             "properties": {
                 "event": {"type": "string", "enum": ["state", "progress"]},
-                "data": {"type": "string", "description": "A JobEvent, as JSON."},
+                "data": {"type": "string", "description": "The event's data, as JSON."},
                 "id": {"type": "string"},
                 "retry": {"type": "integer"}
             }
@@ -203,22 +210,64 @@ fn patch_schemas(schemas: &mut Map<String, Value>) {
             "description": "Ticks missed while no node ran: `latest` (default, enqueue the latest) or `none`."
         }),
     );
-    for pointer in [
-        "EnqueueRequest/properties/priority",
+    set(
+        schemas,
         "ScheduleRequest/properties/priority",
+        "minimum",
+        json!(-32768),
+    );
+    set(
+        schemas,
+        "ScheduleRequest/properties/priority",
+        "maximum",
+        json!(32767),
+    );
+    for (pointer, value) in [
+        ("WorkflowJobRequest/properties/kind", json!(NOT_BLANK)),
+        ("WorkflowJobRequest/properties/ref", json!(NOT_BLANK)),
+        (
+            "WorkflowJobRequest/properties/depends_on/items",
+            json!(NOT_BLANK),
+        ),
+        ("CreateWorkflowRequest/properties/name", json!(NOT_BLANK)),
     ] {
-        set(schemas, pointer, "minimum", json!(-32768));
-        set(schemas, pointer, "maximum", json!(32767));
+        set(schemas, pointer, "pattern", value);
     }
     set(
         schemas,
-        "EnqueueRequest",
-        "not",
-        json!({
-            "required": ["run_at", "delay_seconds"],
-            "properties": {"run_at": {"type": "string"}, "delay_seconds": {"type": "number"}}
-        }),
+        "WorkflowJobRequest/properties/depends_on/items",
+        "maxLength",
+        json!(255),
     );
+    set(
+        schemas,
+        "WorkflowJobRequest/properties/args",
+        "type",
+        json!("object"),
+    );
+    for name in ["EnqueueRequest", "WorkflowJobRequest"] {
+        set(
+            schemas,
+            &format!("{name}/properties/priority"),
+            "minimum",
+            json!(-32768),
+        );
+        set(
+            schemas,
+            &format!("{name}/properties/priority"),
+            "maximum",
+            json!(32767),
+        );
+        set(
+            schemas,
+            name,
+            "not",
+            json!({
+                "required": ["run_at", "delay_seconds"],
+                "properties": {"run_at": {"type": "string"}, "delay_seconds": {"type": "number"}}
+            }),
+        );
+    }
     set(
         schemas,
         "RegisterWorker/properties/name",

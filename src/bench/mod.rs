@@ -23,7 +23,10 @@
 //! - [`http`]: `POST /v1/jobs` from 64 keep-alive connections;
 //! - [`external`]: the burn-down's backlog drained through the REST worker
 //!   API (claims and completions in batches of 100), beside the built-in
-//!   worker's burn-down of the same run.
+//!   worker's burn-down of the same run;
+//! - [`fan_in`]: a group of N no-op jobs and one callback depending on all
+//!   of them; the time from the last member's finish to the callback's
+//!   start.
 //!
 //! Numbers come out as a table and as one JSON object ([`Report::json`]).
 //! It is a benchmark, not a test: nothing here asserts a timing.
@@ -33,6 +36,7 @@ pub mod ceiling;
 pub mod enqueue;
 pub mod env;
 pub mod external;
+pub mod fan_in;
 pub mod http;
 pub mod latency;
 mod probe;
@@ -69,15 +73,17 @@ pub enum Scenario {
     Http,
     External,
     Scale,
+    FanIn,
 }
 
 impl Scenario {
     /// Every scenario, in the order a full run executes them.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Ceiling,
         Scenario::BurnDown,
         Scenario::Scale,
         Scenario::PerKey,
+        Scenario::FanIn,
         Scenario::External,
         Scenario::Latency,
         Scenario::Enqueue,
@@ -94,6 +100,7 @@ impl Scenario {
             Scenario::Http => "http",
             Scenario::External => "external",
             Scenario::Scale => "scale",
+            Scenario::FanIn => "fan-in",
         }
     }
 }
@@ -107,7 +114,7 @@ impl FromStr for Scenario {
             .find(|sc| sc.name() == s)
             .ok_or_else(|| {
                 Error::Config(format!(
-                    "unknown scenario {s:?}: use ceiling, burn-down, per-key, scale, external, latency, enqueue, http or all"
+                    "unknown scenario {s:?}: use ceiling, burn-down, per-key, fan-in, scale, external, latency, enqueue, http or all"
                 ))
             })
     }
@@ -119,7 +126,7 @@ impl FromStr for Scenario {
 /// use weir::bench::{parse_scenarios, Scenario};
 /// assert_eq!(parse_scenarios("latency, burn-down").unwrap(),
 ///            vec![Scenario::BurnDown, Scenario::Latency]);
-/// assert_eq!(parse_scenarios("all").unwrap().len(), 8);
+/// assert_eq!(parse_scenarios("all").unwrap().len(), 9);
 /// assert!(parse_scenarios("fast").is_err());
 /// ```
 pub fn parse_scenarios(spec: &str) -> Result<Vec<Scenario>> {
@@ -148,6 +155,8 @@ pub struct Options {
     pub scenarios: Vec<Scenario>,
     /// Backlog of the burn-down and the ceiling. Default 200,000.
     pub jobs: i64,
+    /// Members of the fan-in's group. Default 10,000.
+    pub fan_in_members: i64,
     /// Concurrencies of the burn-down worker's queue, one burn-down each.
     /// Default 1, 10, 100 and 1,000.
     pub concurrency: Vec<usize>,
@@ -202,6 +211,7 @@ impl Options {
             database_url: database_url.into(),
             scenarios: Scenario::ALL.to_vec(),
             jobs: 200_000,
+            fan_in_members: 10_000,
             concurrency: vec![1, 10, 100, 1_000],
             pool_size: 4,
             scale_jobs: 50_000,
@@ -232,6 +242,7 @@ impl Options {
             finished_jobs: 10_000,
             scale_queues: 100,
             scale_nodes: 4,
+            fan_in_members: 500,
             latency_jobs: 20,
             latency_interval: Duration::from_millis(5),
             poll_interval: Duration::from_millis(200),
@@ -447,6 +458,7 @@ async fn run_in(scratch: &Scratch, o: &Options) -> Result<Report> {
             Scenario::Http => http::run(scratch, o).await?,
             Scenario::External => external::run(scratch, o).await?,
             Scenario::Scale => scale::run(scratch, o).await?,
+            Scenario::FanIn => fan_in::run(scratch, o).await?,
         };
         sections.push(section);
     }

@@ -19,8 +19,8 @@ pub struct BenchArgs {
         default_value = "postgres://postgres@127.0.0.1:5432"
     )]
     pub database_url: String,
-    /// Scenarios to run, comma-separated: ceiling, burn-down, per-key, scale,
-    /// external, latency, enqueue, http, or all.
+    /// Scenarios to run, comma-separated: ceiling, burn-down, per-key, fan-in,
+    /// scale, external, latency, enqueue, http, or all.
     #[arg(long, default_value = "all")]
     pub scenario: String,
     /// Backlog of the burn-down (and the ceiling).

@@ -8,7 +8,7 @@ use clap::Args;
 use crate::client::Client;
 use crate::config::DbArgs;
 use crate::error::{Error, Result};
-use crate::job::NewJob;
+use crate::job::{JobId, NewJob};
 
 #[derive(Debug, Args)]
 pub struct EnqueueArgs {
@@ -39,6 +39,9 @@ pub struct EnqueueArgs {
     /// key run at once.
     #[arg(long)]
     pub key: Option<String>,
+    /// Wait for this job to succeed first (repeatable); pending until then.
+    #[arg(long = "depends-on", value_name = "ID")]
+    pub depends_on: Vec<JobId>,
     /// Wait for the job to finish, showing its progress; exit 1 unless it succeeded.
     #[arg(long)]
     pub wait: bool,
@@ -90,6 +93,7 @@ pub async fn run(a: EnqueueArgs) -> Result<ExitCode> {
         timeout_seconds: a.timeout_seconds,
         traceparent: None,
         concurrency_key: a.key,
+        depends_on: a.depends_on,
     };
     let enqueued = client.enqueue_job(&job).await?;
     // Said at once, before any wait: a kind no live worker serves would

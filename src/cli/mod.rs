@@ -14,6 +14,7 @@ mod schedules;
 mod serve;
 mod table;
 mod worker;
+mod workflow;
 
 use clap::{Parser, Subcommand};
 
@@ -97,6 +98,10 @@ enum Command {
     )]
     #[command(override_usage = "weir job [OPTIONS] <ID>")]
     Job(job::JobArgs),
+    /// Show one workflow: state, counts per state, progress, its jobs.
+    #[command(after_help = "Example:\n  weir workflow 01a216c0-2cbe-7f9b-a7c8-63b5f45d3c62 --json")]
+    #[command(override_usage = "weir workflow [OPTIONS] <ID>")]
+    Workflow(workflow::WorkflowArgs),
     /// List jobs, newest first, filtered by state, queue and kind.
     #[command(
         after_help = "Examples:\n  weir jobs --state failed --queue mail\n  weir jobs --kind demo.sleep --limit 100 --json"
@@ -198,6 +203,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode> {
         Command::Enqueue(args) => enqueue::run(args).await,
         Command::Job(args) => job::run(args).await,
         Command::Jobs(args) => jobs::run(args).await,
+        Command::Workflow(args) => workflow::run(args).await,
         Command::Cancel(args) => cancel::run(args).await,
         Command::Retry(args) => retry::run(args).await,
         Command::Queues(args) => queues::list(args).await,

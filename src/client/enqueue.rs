@@ -60,7 +60,12 @@ impl Client {
         if let Some(key) = idempotency {
             key.check()?;
         }
-        if let (Some(grouped), None, None) = (&self.grouped, idempotency, &job.unique_key) {
+        if let (Some(grouped), None, None, true) = (
+            &self.grouped,
+            idempotency,
+            &job.unique_key,
+            job.depends_on.is_empty(),
+        ) {
             // Grouped with concurrent submits into one INSERT, which returns
             // the row (no second read).
             let job = grouped.enqueue(job).await?;

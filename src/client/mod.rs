@@ -20,6 +20,7 @@ mod idempotency;
 mod ops;
 mod schedules;
 mod worker_api;
+mod workflows;
 
 pub use crate::db::jobs::{CancelOutcome, ListFilter};
 pub use crate::db::nodes::NodeRow as WorkerNode;
@@ -29,6 +30,7 @@ pub use idempotency::{ANONYMOUS, IdempotencyKey, fingerprint};
 pub use ops::{JobPage, MAX_PAGE};
 pub use schedules::{NewSchedule, Schedule, set_schedule_in};
 pub use worker_api::ExternalClaim;
+pub use workflows::{MAX_WORKFLOW_PAGE, WORKFLOW_RECHECK, WorkflowPage};
 
 use std::sync::Arc;
 use std::time::Duration;

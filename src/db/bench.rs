@@ -423,8 +423,42 @@ pub async fn connections(db: impl PgExecutor<'_>) -> Result<i64> {
     .await?)
 }
 
+/// Enqueues one job of `kind` on `queue` that depends on every live job
+/// (the fan-in's callback); returns its id.
+pub async fn enqueue_callback_of_all(
+    db: impl PgExecutor<'_>,
+    kind: &str,
+    queue: &str,
+) -> Result<Uuid> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT weir.enqueue($1, queue => $2,
+                               depends_on => (SELECT array_agg(id) FROM weir.jobs_live)) AS "id!""#,
+        kind,
+        queue,
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 /// `VACUUM ANALYZE` of every partition of `weir.jobs`.
 pub async fn vacuum_analyze_jobs(db: &mut PgConnection) -> Result<()> {
     sqlx::query("VACUUM ANALYZE weir.jobs").execute(db).await?;
     Ok(())
+}
+
+/// For the fan-in's callback: milliseconds (database clock) from the
+/// last other job's finish to the callback's start, and whether it
+/// succeeded.
+pub async fn callback_delay_ms(db: impl PgExecutor<'_>, callback: Uuid) -> Result<(f64, bool)> {
+    let row = sqlx::query!(
+        r#"SELECT extract(epoch FROM c.started_at
+                          - (SELECT max(m.finished_at) FROM weir.jobs m WHERE m.id <> c.id))::float8
+                  * 1000 AS "ms!",
+                  c.state = 'succeeded' AS "succeeded!"
+           FROM weir.jobs c WHERE c.id = $1"#,
+        callback,
+    )
+    .fetch_one(db)
+    .await?;
+    Ok((row.ms, row.succeeded))
 }

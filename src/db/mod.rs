@@ -13,6 +13,7 @@ pub mod roles;
 pub mod schedules;
 pub mod wakeups;
 pub mod worker_api;
+pub mod workflows;
 
 use std::str::FromStr;
 

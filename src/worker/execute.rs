@@ -162,6 +162,7 @@ async fn attempt(
         token: job.claim_token,
         cancel: signal.token.clone(),
         board: env.board.clone(),
+        pool: env.pool.clone(),
     };
     let fail = |message: String, fatal: bool| {
         Outcome::Failed(Failure {

@@ -192,6 +192,8 @@ pub(crate) struct NodeEnv {
     /// The same attempts with their claim tokens and stop signals, for
     /// the supervisor.
     pub executions: Arc<supervisor::Executions>,
+    /// For what a handler reads on demand ([`JobContext::parents`]).
+    pub pool: PgPool,
 }
 
 /// A worker node, built from a pool, a config and registered tasks.
@@ -325,6 +327,7 @@ impl Worker {
             hard_stop: CancellationToken::new(),
             running: Default::default(),
             executions: Default::default(),
+            pool: pool.clone(),
         });
         let heartbeat = tokio::spawn(heartbeat::run(
             fast.clone(),

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::api::problem::ApiError;
 use crate::api::string_types::{QueueName, StrictString, TaskKind};
-use crate::job::{Job, JobState, NewJob};
+use crate::job::{Job, JobId, JobState, NewJob};
 
 /// The state of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -137,6 +137,19 @@ pub struct JobDto {
     /// reads and when there is nothing to say.
     #[oai(skip_serializing_if_is_none)]
     pub warnings: Option<Vec<String>>,
+    /// The workflow it was submitted in.
+    #[oai(skip_serializing_if_is_none)]
+    pub workflow_id: Option<Uuid>,
+    /// Its name within its workflow.
+    #[oai(rename = "ref", skip_serializing_if_is_none)]
+    pub job_ref: Option<String>,
+    /// Ids of the jobs it waits on: it runs once all of them succeeded.
+    #[oai(skip_serializing_if_is_none)]
+    pub depends_on: Option<Vec<Uuid>>,
+    /// While `pending`: the dependencies not succeeded yet (`GET
+    /// /v1/jobs/{id}` only).
+    #[oai(skip_serializing_if_is_none)]
+    pub waiting_on: Option<Vec<Uuid>>,
 }
 
 impl From<Job> for JobDto {
@@ -175,6 +188,14 @@ impl From<Job> for JobDto {
             cancel_requested: j.cancel_requested,
             concurrency_key: j.concurrency_key,
             warnings: (!j.warnings.is_empty()).then_some(j.warnings),
+            workflow_id: j.workflow_id.map(|w| w.0),
+            job_ref: j.job_ref,
+            depends_on: j
+                .depends_on
+                .map(|ids| ids.into_iter().map(|id| id.0).collect()),
+            waiting_on: j
+                .waiting_on
+                .map(|ids| ids.into_iter().map(|id| id.0).collect()),
         }
     }
 }
@@ -217,6 +238,11 @@ pub struct EnqueueRequest {
     /// id): at most that many jobs of one key run at once.
     #[oai(validator(min_length = 1, max_length = 255))]
     pub concurrency_key: Option<StrictString>,
+    /// Ids of jobs this one waits on: it stays `pending` until all of
+    /// them succeeded, and is cancelled when one fails or is cancelled (at
+    /// once if one already has). Only on `POST /v1/jobs`, not in batches.
+    #[oai(validator(min_items = 1, max_items = 10000))]
+    pub depends_on: Option<Vec<Uuid>>,
 }
 
 impl poem_openapi::types::Example for EnqueueRequest {
@@ -234,12 +260,13 @@ impl poem_openapi::types::Example for EnqueueRequest {
             timeout_seconds: None,
             unique_key: None,
             concurrency_key: None,
+            depends_on: None,
         }
     }
 }
 
 impl EnqueueRequest {
-    pub(super) fn into_new_job(self) -> Result<NewJob, ApiError> {
+    pub(crate) fn into_new_job(self) -> Result<NewJob, ApiError> {
         let args = match self.args {
             None | Some(serde_json::Value::Null) => serde_json::json!({}),
             Some(v @ serde_json::Value::Object(_)) => v,
@@ -280,6 +307,12 @@ impl EnqueueRequest {
             timeout_seconds: self.timeout_seconds,
             traceparent: None,
             concurrency_key: self.concurrency_key.map(|k| k.0),
+            depends_on: self
+                .depends_on
+                .unwrap_or_default()
+                .into_iter()
+                .map(JobId)
+                .collect(),
         })
     }
 }

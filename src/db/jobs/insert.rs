@@ -12,11 +12,13 @@ use crate::job::{DEFAULT_QUEUE, Enqueued, Job, JobId, JobState, NewJob};
 /// `weir.insert_job`; with a `unique_key` held by a live job, returns that
 /// job.
 pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
+    let depends_on: Option<Vec<Uuid>> =
+        (!job.depends_on.is_empty()).then(|| job.depends_on.iter().map(|id| id.0).collect());
     if job.unique_key.is_none() && job.traceparent.is_none() {
         // Always created; `weir.enqueue` is the cheaper call (a scalar
         // function, not a function scan of a record).
         let id = sqlx::query_scalar!(
-            r#"SELECT weir.enqueue($1, $2, $3, $4, $5, $6, NULL, $7, $8) AS "id!""#,
+            r#"SELECT weir.enqueue($1, $2, $3, $4, $5, $6, NULL, $7, $8, $9) AS "id!""#,
             job.kind,
             job.args,
             job.queue,
@@ -24,6 +26,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
             job.run_at,
             job.max_attempts,
             job.timeout_seconds,
+            depends_on.as_deref(),
             job.concurrency_key,
         )
         .fetch_one(db)
@@ -35,7 +38,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
     }
     let row = sqlx::query!(
         r#"SELECT job_id AS "job_id!", created AS "created!"
-           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"#,
+           FROM weir.insert_job($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"#,
         job.kind,
         job.args,
         job.queue,
@@ -44,6 +47,7 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Enqueued> {
         job.max_attempts,
         job.unique_key,
         job.timeout_seconds,
+        depends_on.as_deref(),
         job.concurrency_key,
         job.traceparent,
     )
@@ -79,6 +83,13 @@ impl<'a> Columns<'a> {
         if jobs.iter().any(|j| j.unique_key.is_some()) {
             return Err(Error::InvalidJob(
                 "a job with a unique_key cannot be enqueued with others: enqueue it on its own"
+                    .into(),
+            ));
+        }
+        if jobs.iter().any(|j| !j.depends_on.is_empty()) {
+            return Err(Error::InvalidJob(
+                "a job with depends_on cannot be enqueued with others: enqueue it on its own, \
+                 or submit them together as a workflow"
                     .into(),
             ));
         }
@@ -139,7 +150,8 @@ pub async fn insert_many(db: impl PgExecutor<'_>, jobs: &[NewJob]) -> Result<Vec
                   j.max_attempts AS "max_attempts!", j.run_at AS "run_at!",
                   j.created_at AS "created_at!", j.started_at, j.finished_at, j.progress,
                   j.result, j.errors AS "errors!", j.unique_key, j.timeout_seconds,
-                  j.cancel_requested_at, j.concurrency_key
+                  j.cancel_requested_at, j.concurrency_key, j.workflow_id, j.ref AS job_ref,
+                  j.depends_on AS "depends_on: Vec<Uuid>"
            FROM inserted j JOIN input i ON i.id = j.id
            ORDER BY i.ord"#,
         &c.kinds as &[&str],
@@ -294,6 +306,10 @@ pub async fn insert_many_with_ids(
                 cancel_requested: None,
                 concurrency_key: job.concurrency_key.clone(),
                 warnings: Vec::new(),
+                workflow_id: None,
+                job_ref: None,
+                depends_on: None,
+                waiting_on: None,
             }
         })
         .collect())

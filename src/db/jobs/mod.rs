@@ -30,7 +30,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::job::{AttemptError, Job, JobId, JobState, Progress};
+use crate::job::{AttemptError, Job, JobId, JobState, Progress, WorkflowId};
 
 struct JobRow {
     id: Uuid,
@@ -52,6 +52,9 @@ struct JobRow {
     timeout_seconds: Option<i32>,
     cancel_requested_at: Option<DateTime<Utc>>,
     concurrency_key: Option<String>,
+    workflow_id: Option<Uuid>,
+    job_ref: Option<String>,
+    depends_on: Option<Vec<Uuid>>,
 }
 
 /// A job state as the database spells it (`state::text`).
@@ -88,6 +91,12 @@ impl TryFrom<JobRow> for Job {
             cancel_requested: row.cancel_requested_at,
             concurrency_key: row.concurrency_key,
             warnings: Vec::new(),
+            workflow_id: row.workflow_id.map(WorkflowId),
+            job_ref: row.job_ref,
+            depends_on: row
+                .depends_on
+                .map(|ids| ids.into_iter().map(JobId).collect()),
+            waiting_on: None,
         })
     }
 }

@@ -10,6 +10,7 @@ from .complete_batch_request import CompleteBatchRequest
 from .complete_request import CompleteRequest
 from .completed_batch import CompletedBatch
 from .completed_job import CompletedJob
+from .create_workflow_request import CreateWorkflowRequest
 from .enqueue_batch_request import EnqueueBatchRequest
 from .enqueue_request import EnqueueRequest
 from .enqueue_request_args_type_0 import EnqueueRequestArgsType0
@@ -44,6 +45,15 @@ from .state_counts import StateCounts
 from .unregistered import Unregistered
 from .worker import Worker
 from .worker_list import WorkerList
+from .workflow import Workflow
+from .workflow_counts import WorkflowCounts
+from .workflow_events_response_200 import WorkflowEventsResponse200
+from .workflow_events_response_200_event import WorkflowEventsResponse200Event
+from .workflow_job_request import WorkflowJobRequest
+from .workflow_job_request_args_type_0 import WorkflowJobRequestArgsType0
+from .workflow_list import WorkflowList
+from .workflow_progress import WorkflowProgress
+from .workflow_state import WorkflowState
 
 __all__ = (
     "AttemptError",
@@ -56,6 +66,7 @@ __all__ = (
     "CompleteRequest",
     "CompletedBatch",
     "CompletedJob",
+    "CreateWorkflowRequest",
     "EnqueueBatchRequest",
     "EnqueueRequest",
     "EnqueueRequestArgsType0",
@@ -90,4 +101,13 @@ __all__ = (
     "Unregistered",
     "Worker",
     "WorkerList",
+    "Workflow",
+    "WorkflowCounts",
+    "WorkflowEventsResponse200",
+    "WorkflowEventsResponse200Event",
+    "WorkflowJobRequest",
+    "WorkflowJobRequestArgsType0",
+    "WorkflowList",
+    "WorkflowProgress",
+    "WorkflowState",
 )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
+from uuid import UUID
 
 from attrs import define as _attrs_define
 
@@ -28,6 +29,9 @@ class EnqueueRequest:
         concurrency_key (None | str | Unset): Groups jobs for the queue's `max_running_per_key` (e.g. a customer
             id): at most that many jobs of one key run at once.
         delay_seconds (float | None | Unset): Run no sooner than this many seconds from now. Exclusive with `run_at`.
+        depends_on (list[UUID] | None | Unset): Ids of jobs this one waits on: it stays `pending` until all of
+            them succeeded, and is cancelled when one fails or is cancelled (at
+            once if one already has). Only on `POST /v1/jobs`, not in batches.
         max_attempts (int | None | Unset): Attempts allowed (default 20).
         priority (int | None | Unset): Higher runs first (default 0).
         queue (None | str | Unset): Queue (default `default`): letters, digits, `_ . : -`.
@@ -42,6 +46,7 @@ class EnqueueRequest:
     args: EnqueueRequestArgsType0 | None | Unset = UNSET
     concurrency_key: None | str | Unset = UNSET
     delay_seconds: float | None | Unset = UNSET
+    depends_on: list[UUID] | None | Unset = UNSET
     max_attempts: int | None | Unset = UNSET
     priority: int | None | Unset = UNSET
     queue: None | str | Unset = UNSET
@@ -73,6 +78,18 @@ class EnqueueRequest:
             delay_seconds = UNSET
         else:
             delay_seconds = self.delay_seconds
+
+        depends_on: list[str] | None | Unset
+        if isinstance(self.depends_on, Unset):
+            depends_on = UNSET
+        elif isinstance(self.depends_on, list):
+            depends_on = []
+            for depends_on_type_0_item_data in self.depends_on:
+                depends_on_type_0_item = str(depends_on_type_0_item_data)
+                depends_on.append(depends_on_type_0_item)
+
+        else:
+            depends_on = self.depends_on
 
         max_attempts: int | None | Unset
         if isinstance(self.max_attempts, Unset):
@@ -125,6 +142,8 @@ class EnqueueRequest:
             field_dict["concurrency_key"] = concurrency_key
         if delay_seconds is not UNSET:
             field_dict["delay_seconds"] = delay_seconds
+        if depends_on is not UNSET:
+            field_dict["depends_on"] = depends_on
         if max_attempts is not UNSET:
             field_dict["max_attempts"] = max_attempts
         if priority is not UNSET:
@@ -181,6 +200,28 @@ class EnqueueRequest:
             return cast(float | None | Unset, data)
 
         delay_seconds = _parse_delay_seconds(d.pop("delay_seconds", UNSET))
+
+        def _parse_depends_on(data: object) -> list[UUID] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                depends_on_type_0 = []
+                _depends_on_type_0 = data
+                for depends_on_type_0_item_data in _depends_on_type_0:
+                    depends_on_type_0_item = UUID(depends_on_type_0_item_data)
+
+                    depends_on_type_0.append(depends_on_type_0_item)
+
+                return depends_on_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[UUID] | None | Unset, data)
+
+        depends_on = _parse_depends_on(d.pop("depends_on", UNSET))
 
         def _parse_max_attempts(data: object) -> int | None | Unset:
             if data is None:
@@ -249,6 +290,7 @@ class EnqueueRequest:
             args=args,
             concurrency_key=concurrency_key,
             delay_seconds=delay_seconds,
+            depends_on=depends_on,
             max_attempts=max_attempts,
             priority=priority,
             queue=queue,

@@ -40,16 +40,21 @@ class Job:
                 `GET /v1/jobs` pages unless `include=args`.
             cancel_requested (datetime.datetime | Unset): When a cancel of the running job was requested.
             concurrency_key (str | Unset): Groups jobs for the queue's `max_running_per_key`.
+            depends_on (list[UUID] | Unset): Ids of the jobs it waits on: it runs once all of them succeeded.
             finished_at (datetime.datetime | Unset): When the job reached a terminal state.
             progress (Progress | Unset): What a running handler last reported.
+            ref (str | Unset): Its name within its workflow.
             result (Any | Unset): What the handler returned (succeeded jobs). Left out of
                 `GET /v1/jobs` pages unless `include=result`.
             started_at (datetime.datetime | Unset): When the latest attempt started.
             timeout_seconds (int | Unset): Per-attempt timeout set on the job.
             unique_key (str | Unset):
+            waiting_on (list[UUID] | Unset): While `pending`: the dependencies not succeeded yet (`GET
+                /v1/jobs/{id}` only).
             warnings (list[str] | Unset): Warnings of the enqueue answer, e.g. that no live worker serves the
                 job's kind on its queue (the job waits until one does). Absent on
                 reads and when there is nothing to say.
+            workflow_id (UUID | Unset): The workflow it was submitted in.
     """
 
     attempt: int
@@ -65,13 +70,17 @@ class Job:
     args: JobArgs | Unset = UNSET
     cancel_requested: datetime.datetime | Unset = UNSET
     concurrency_key: str | Unset = UNSET
+    depends_on: list[UUID] | Unset = UNSET
     finished_at: datetime.datetime | Unset = UNSET
     progress: Progress | Unset = UNSET
+    ref: str | Unset = UNSET
     result: Any | Unset = UNSET
     started_at: datetime.datetime | Unset = UNSET
     timeout_seconds: int | Unset = UNSET
     unique_key: str | Unset = UNSET
+    waiting_on: list[UUID] | Unset = UNSET
     warnings: list[str] | Unset = UNSET
+    workflow_id: UUID | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +117,13 @@ class Job:
 
         concurrency_key = self.concurrency_key
 
+        depends_on: list[str] | Unset = UNSET
+        if not isinstance(self.depends_on, Unset):
+            depends_on = []
+            for depends_on_item_data in self.depends_on:
+                depends_on_item = str(depends_on_item_data)
+                depends_on.append(depends_on_item)
+
         finished_at: str | Unset = UNSET
         if not isinstance(self.finished_at, Unset):
             finished_at = self.finished_at.isoformat()
@@ -115,6 +131,8 @@ class Job:
         progress: dict[str, Any] | Unset = UNSET
         if not isinstance(self.progress, Unset):
             progress = self.progress.to_dict()
+
+        ref = self.ref
 
         result = self.result
 
@@ -126,9 +144,20 @@ class Job:
 
         unique_key = self.unique_key
 
+        waiting_on: list[str] | Unset = UNSET
+        if not isinstance(self.waiting_on, Unset):
+            waiting_on = []
+            for waiting_on_item_data in self.waiting_on:
+                waiting_on_item = str(waiting_on_item_data)
+                waiting_on.append(waiting_on_item)
+
         warnings: list[str] | Unset = UNSET
         if not isinstance(self.warnings, Unset):
             warnings = self.warnings
+
+        workflow_id: str | Unset = UNSET
+        if not isinstance(self.workflow_id, Unset):
+            workflow_id = str(self.workflow_id)
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -152,10 +181,14 @@ class Job:
             field_dict["cancel_requested"] = cancel_requested
         if concurrency_key is not UNSET:
             field_dict["concurrency_key"] = concurrency_key
+        if depends_on is not UNSET:
+            field_dict["depends_on"] = depends_on
         if finished_at is not UNSET:
             field_dict["finished_at"] = finished_at
         if progress is not UNSET:
             field_dict["progress"] = progress
+        if ref is not UNSET:
+            field_dict["ref"] = ref
         if result is not UNSET:
             field_dict["result"] = result
         if started_at is not UNSET:
@@ -164,8 +197,12 @@ class Job:
             field_dict["timeout_seconds"] = timeout_seconds
         if unique_key is not UNSET:
             field_dict["unique_key"] = unique_key
+        if waiting_on is not UNSET:
+            field_dict["waiting_on"] = waiting_on
         if warnings is not UNSET:
             field_dict["warnings"] = warnings
+        if workflow_id is not UNSET:
+            field_dict["workflow_id"] = workflow_id
 
         return field_dict
 
@@ -217,6 +254,15 @@ class Job:
 
         concurrency_key = d.pop("concurrency_key", UNSET)
 
+        _depends_on = d.pop("depends_on", UNSET)
+        depends_on: list[UUID] | Unset = UNSET
+        if _depends_on is not UNSET:
+            depends_on = []
+            for depends_on_item_data in _depends_on:
+                depends_on_item = UUID(depends_on_item_data)
+
+                depends_on.append(depends_on_item)
+
         _finished_at = d.pop("finished_at", UNSET)
         finished_at: datetime.datetime | Unset
         if isinstance(_finished_at, Unset):
@@ -231,6 +277,8 @@ class Job:
         else:
             progress = Progress.from_dict(_progress)
 
+        ref = d.pop("ref", UNSET)
+
         result = d.pop("result", UNSET)
 
         _started_at = d.pop("started_at", UNSET)
@@ -244,7 +292,23 @@ class Job:
 
         unique_key = d.pop("unique_key", UNSET)
 
+        _waiting_on = d.pop("waiting_on", UNSET)
+        waiting_on: list[UUID] | Unset = UNSET
+        if _waiting_on is not UNSET:
+            waiting_on = []
+            for waiting_on_item_data in _waiting_on:
+                waiting_on_item = UUID(waiting_on_item_data)
+
+                waiting_on.append(waiting_on_item)
+
         warnings = cast(list[str], d.pop("warnings", UNSET))
+
+        _workflow_id = d.pop("workflow_id", UNSET)
+        workflow_id: UUID | Unset
+        if isinstance(_workflow_id, Unset):
+            workflow_id = UNSET
+        else:
+            workflow_id = UUID(_workflow_id)
 
         job = cls(
             attempt=attempt,
@@ -260,13 +324,17 @@ class Job:
             args=args,
             cancel_requested=cancel_requested,
             concurrency_key=concurrency_key,
+            depends_on=depends_on,
             finished_at=finished_at,
             progress=progress,
+            ref=ref,
             result=result,
             started_at=started_at,
             timeout_seconds=timeout_seconds,
             unique_key=unique_key,
+            waiting_on=waiting_on,
             warnings=warnings,
+            workflow_id=workflow_id,
         )
 
         job.additional_properties = d

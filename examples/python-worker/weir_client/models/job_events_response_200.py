@@ -18,7 +18,7 @@ class JobEventsResponse200:
     at that moment, and the job).
 
         Attributes:
-            data (str | Unset): A JobEvent, as JSON.
+            data (str | Unset): The event's data, as JSON.
             event (JobEventsResponse200Event | Unset):
             id (str | Unset):
             retry (int | Unset):

@@ -11,7 +11,7 @@ COMMENT ON COLUMN weir.jobs.traceparent IS 'W3C trace context (traceparent heade
 
 -- weir.insert_job takes the trace context too (weir.enqueue, the cheap
 -- path, is used when there is none).
-DROP FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, text);
+DROP FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[], text);
 CREATE FUNCTION weir.insert_job(
     kind text,
     args jsonb DEFAULT '{}',
@@ -21,6 +21,7 @@ CREATE FUNCTION weir.insert_job(
     max_attempts integer DEFAULT NULL,
     unique_key text DEFAULT NULL,
     timeout_seconds integer DEFAULT NULL,
+    depends_on uuid[] DEFAULT NULL,
     concurrency_key text DEFAULT NULL,
     traceparent text DEFAULT NULL,
     OUT job_id uuid,
@@ -31,7 +32,7 @@ BEGIN
     created := true;
     IF insert_job.unique_key IS NULL AND insert_job.traceparent IS NULL THEN
         job_id := weir.enqueue(kind, args, queue, priority, run_at, max_attempts,
-                               NULL, timeout_seconds, concurrency_key);
+                               NULL, timeout_seconds, depends_on, concurrency_key);
         RETURN;
     END IF;
     LOOP
@@ -42,7 +43,7 @@ BEGIN
         END IF;
         BEGIN
             INSERT INTO weir.jobs (kind, args, queue, priority, run_at, max_attempts, unique_key,
-                                   timeout_seconds, concurrency_key, traceparent)
+                                   timeout_seconds, depends_on, concurrency_key, traceparent)
             VALUES (insert_job.kind,
                     coalesce(insert_job.args, '{}'),
                     coalesce(insert_job.queue, 'default'),
@@ -51,6 +52,7 @@ BEGIN
                     coalesce(insert_job.max_attempts, weir.default_max_attempts()),
                     insert_job.unique_key,
                     insert_job.timeout_seconds,
+                    nullif(insert_job.depends_on, '{}'),
                     insert_job.concurrency_key,
                     insert_job.traceparent)
             RETURNING id INTO job_id;
@@ -62,7 +64,7 @@ BEGIN
         END;
     END LOOP;
 END $$;
-COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, text, text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
+COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[], text, text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
 
 -- Producers may set the new column.
 CREATE OR REPLACE FUNCTION weir.grant_roles() RETURNS text[]
@@ -73,12 +75,13 @@ DECLARE
     definer_functions constant text[] := ARRAY[
         'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
         'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow',
-        'notify_queues', 'ensure_finished_partitions'];
+        'create_workflow', 'notify_queues', 'ensure_finished_partitions'];
     operator_functions constant text[] := ARRAY[
         'cancel_job', 'retry_job', 'pause_queue', 'resume_queue',
         'set_queue_limits', 'set_schedule', 'delete_schedule', 'cancel_workflow'];
     producer_functions constant text[] := ARRAY[
-        'enqueue', 'insert_job', 'uuid_v7', 'uuid_v7s', 'default_max_attempts', 'notify_queues'];
+        'enqueue', 'insert_job', 'uuid_v7', 'uuid_v7s', 'default_max_attempts', 'notify_queues',
+        'create_workflow'];
     worker_functions constant text[] := ARRAY[
         'notify_queues', 'ensure_finished_partitions',
         'register_worker', 'heartbeat', 'claim', 'complete_job', 'fail_job',
@@ -87,7 +90,7 @@ DECLARE
     -- The columns an enqueue sets; every other column takes its default.
     producer_columns constant text[] := ARRAY[
         'id', 'kind', 'queue', 'args', 'priority', 'run_at', 'max_attempts',
-        'timeout_seconds', 'unique_key', 'concurrency_key', 'traceparent'];
+        'timeout_seconds', 'unique_key', 'concurrency_key', 'depends_on', 'traceparent'];
     -- The columns a worker writes about the attempts it runs (and the
     -- maintenance services about attempts they stage or rescue); never
     -- what the job is (kind, args, queue, priority, ...).
@@ -96,7 +99,7 @@ DECLARE
         'claim_token', 'node_id', 'deadline', 'progress', 'result', 'errors'];
     reader_tables constant text[] := ARRAY[
         'weir.jobs', 'weir.queue_stats', 'weir.queues', 'weir.nodes',
-        'weir.schedules', 'weir.workflows'];
+        'weir.schedules', 'weir.workflows', 'weir.workflow_stats'];
     roles constant text[] := ARRAY['weir_producer', 'weir_reader', 'weir_operator', 'weir_worker', 'weir_app'];
     present text[];
     f regprocedure;
