@@ -292,7 +292,7 @@ COMMENT ON FUNCTION weir.cancel_workflow(workflow uuid) IS 'Cancels every unfini
 -- Name: claim(uuid, text, text[], integer); Type: FUNCTION; Schema: weir; Owner: -
 --
 
-CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer DEFAULT 1) RETURNS TABLE(id uuid, kind text, args jsonb, attempt integer, claim_token uuid, deadline timestamp with time zone, parents jsonb)
+CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer DEFAULT 1) RETURNS TABLE(id uuid, kind text, args jsonb, attempt integer, claim_token uuid, deadline timestamp with time zone, parents jsonb, traceparent text)
     LANGUAGE plpgsql
     AS $$
 #variable_conflict use_column
@@ -309,7 +309,8 @@ BEGIN
     END IF;
     RETURN QUERY
     SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline,
-           CASE WHEN j.depends_on IS NULL THEN '[]'::jsonb ELSE weir.job_parents(j.depends_on) END
+           CASE WHEN j.depends_on IS NULL THEN '[]'::jsonb ELSE weir.job_parents(j.depends_on) END,
+           j.traceparent::text
     FROM weir.claim(claim.node, claim.queue, claim.kinds,
                          array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c
     LEFT JOIN weir.jobs_live j ON j.id = c.id;
@@ -319,7 +320,7 @@ END $$;
 -- Name: FUNCTION claim(node uuid, queue text, kinds text[], max integer); Type: COMMENT; Schema: weir; Owner: -
 --
 
-COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the jobs it depends on, [{ref, id, kind, result}] (empty when none). Raises P0002 for an unknown node.';
+COMMENT ON FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the jobs it depends on, [{ref, id, kind, result}] (empty when none). Raises P0002 for an unknown node. traceparent: the W3C trace context of the enqueue (make the attempt''s span its child), or null.';
 
 --
 -- Name: claim(uuid, text, text[], integer[], integer); Type: FUNCTION; Schema: weir; Owner: -

@@ -66,6 +66,35 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION weir.insert_job(text, jsonb, text, smallint, timestamptz, integer, text, integer, uuid[], text, text) IS 'Enqueues a job and returns its id and whether it was created (false: a live job already held unique_key). The path for jobs with a unique_key or a traceparent (weir.enqueue calls it for those with a unique_key); otherwise it calls weir.enqueue.';
 
+-- External workers get the trace context with each claimed job.
+DROP FUNCTION weir.claim(uuid, text, text[], integer);
+CREATE FUNCTION weir.claim(node uuid, queue text, kinds text[], max integer DEFAULT 1)
+RETURNS TABLE (id uuid, kind text, args jsonb, attempt integer, claim_token uuid,
+               deadline timestamptz, parents jsonb,
+               traceparent text)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+BEGIN
+    IF claim.max IS NULL OR claim.max < 1 OR claim.max > 1000 THEN
+        RAISE EXCEPTION 'max must be between 1 and 1000' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF claim.kinds IS NULL OR cardinality(claim.kinds) = 0 THEN
+        RAISE EXCEPTION 'kinds must name at least one kind' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    UPDATE weir.nodes n SET heartbeat_at = now() WHERE n.id = claim.node;
+    IF NOT FOUND THEN
+        PERFORM weir.unknown_node(claim.node);
+    END IF;
+    RETURN QUERY
+    SELECT c.id, c.kind, c.args, c.attempt, c.claim_token, c.deadline,
+           CASE WHEN j.depends_on IS NULL THEN '[]'::jsonb ELSE weir.job_parents(j.depends_on) END,
+           j.traceparent::text
+    FROM weir.claim(claim.node, claim.queue, claim.kinds,
+                         array_fill(1800, ARRAY[cardinality(claim.kinds)]), claim.max) c
+    LEFT JOIN weir.jobs_live j ON j.id = c.id;
+END $$;
+COMMENT ON FUNCTION weir.claim(uuid, text, text[], integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the jobs it depends on, [{ref, id, kind, result}] (empty when none). Raises P0002 for an unknown node. traceparent: the W3C trace context of the enqueue (make the attempt''s span its child), or null.';
+
 -- Producers may set the new column.
 CREATE OR REPLACE FUNCTION weir.grant_roles() RETURNS text[]
 LANGUAGE plpgsql AS $$

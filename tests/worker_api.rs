@@ -452,3 +452,38 @@ async fn a_batch_of_successes_is_recorded_at_once_and_stale_ones_are_named(pool:
         assert_eq!(client.job(id).await.unwrap().state, state);
     }
 }
+
+/// The claimed job hands the enqueue's trace context to the worker, over
+/// REST and SQL, and nothing when the job has none.
+#[sqlx::test]
+async fn a_claimed_job_carries_its_trace_context(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let node = register(&cli, &["py.traced"]).await;
+    let tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    sqlx::query("INSERT INTO weir.jobs (kind, traceparent) VALUES ('py.traced', $1)")
+        .bind(tp)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO weir.jobs (kind) VALUES ('py.traced')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let jobs = claim(
+        &cli,
+        &node,
+        json!({"queue": "default", "kinds": ["py.traced"], "max": 1}),
+    )
+    .await;
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["traceparent"], tp, "{}", jobs[0]);
+    let node: uuid::Uuid = node.parse().unwrap();
+    let untraced: Option<String> = sqlx::query_scalar(
+        "SELECT traceparent FROM weir.claim($1, 'default', ARRAY['py.traced'], 1)",
+    )
+    .bind(node)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(untraced, None);
+}

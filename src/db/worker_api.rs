@@ -21,6 +21,8 @@ pub struct ExternalClaim {
     pub deadline: DateTime<Utc>,
     /// The results of the jobs it depends on (`ref`, `id`, `kind`, `result`).
     pub parents: serde_json::Value,
+    /// The W3C trace context of the enqueue, if it had one.
+    pub traceparent: Option<String>,
 }
 
 /// Maps the worker functions' errors: P0002 (an unknown node) and 22023
@@ -77,7 +79,8 @@ pub async fn claim(
 ) -> Result<Vec<ExternalClaim>> {
     let rows = sqlx::query!(
         r#"SELECT id AS "id!", kind AS "kind!", args AS "args!", attempt AS "attempt!",
-                  claim_token AS "claim_token!", deadline AS "deadline!", parents AS "parents!"
+                  claim_token AS "claim_token!", deadline AS "deadline!", parents AS "parents!",
+                  traceparent
            FROM weir.claim($1, $2, $3, $4)"#,
         node.0,
         queue,
@@ -97,6 +100,7 @@ pub async fn claim(
             claim_token: ClaimToken(r.claim_token),
             deadline: r.deadline,
             parents: r.parents,
+            traceparent: r.traceparent,
         })
         .collect())
 }

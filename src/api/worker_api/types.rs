@@ -97,6 +97,10 @@ pub struct ClaimedJobDto {
     pub deadline: DateTime<Utc>,
     /// Results of the jobs this one depends on.
     pub parents: serde_json::Value,
+    /// W3C trace context of the enqueue: make the attempt's span its
+    /// child. Absent when the job has none.
+    #[oai(skip_serializing_if_is_none)]
+    pub traceparent: Option<String>,
 }
 
 impl From<ExternalClaim> for ClaimedJobDto {
@@ -109,6 +113,7 @@ impl From<ExternalClaim> for ClaimedJobDto {
             claim_token: c.claim_token.0,
             deadline: c.deadline,
             parents: c.parents,
+            traceparent: c.traceparent,
         }
     }
 }

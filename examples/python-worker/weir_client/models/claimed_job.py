@@ -8,6 +8,8 @@ from uuid import UUID
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.claimed_job_args import ClaimedJobArgs
 
@@ -27,6 +29,8 @@ class ClaimedJob:
         id (UUID):
         kind (str):
         parents (Any): Results of the jobs this one depends on.
+        traceparent (str | Unset): W3C trace context of the enqueue: make the attempt's span its
+            child. Absent when the job has none.
     """
 
     args: ClaimedJobArgs
@@ -36,6 +40,7 @@ class ClaimedJob:
     id: UUID
     kind: str
     parents: Any
+    traceparent: str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,6 +58,8 @@ class ClaimedJob:
 
         parents = self.parents
 
+        traceparent = self.traceparent
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -66,6 +73,8 @@ class ClaimedJob:
                 "parents": parents,
             }
         )
+        if traceparent is not UNSET:
+            field_dict["traceparent"] = traceparent
 
         return field_dict
 
@@ -88,6 +97,8 @@ class ClaimedJob:
 
         parents = d.pop("parents")
 
+        traceparent = d.pop("traceparent", UNSET)
+
         claimed_job = cls(
             args=args,
             attempt=attempt,
@@ -96,6 +107,7 @@ class ClaimedJob:
             id=id,
             kind=kind,
             parents=parents,
+            traceparent=traceparent,
         )
 
         claimed_job.additional_properties = d
