@@ -259,6 +259,21 @@ try {
   await shot('batch');
   log('batch: 20 rows succeeded with their results, overall 100%');
 
+  // ---- Cancel a running batch from its page: every item ends cancelled.
+  await page.click('nav a[data-nav=batch]');
+  await page.fill('#batch-form textarea[name=items]', 'slow 1\nslow 2\nslow 3');
+  await page.fill('#batch-form input[name=step_ms]', '60000');
+  await page.click('#batch-form button[type=submit]');
+  await page.waitForURL((u) => u.hash.includes('id=') && !u.hash.includes(batchId));
+  const slowId = new URL(page.url()).hash.split('id=')[1];
+  await page.locator('#batch-table tbody tr [data-state=running]').first().waitFor();
+  await page.click('#cancel-batch');
+  await page.locator('#batch-status .detail-head [data-state=failed]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr [data-state=cancelled]').length === 3);
+  const slow = await api(`/v1/workflows/${slowId}`);
+  check(slow.counts.cancelled === 3, `the API says the 3 items were cancelled (${JSON.stringify(slow.counts)})`);
+  log('a running batch was cancelled from its page');
+
   // ---- Pause and resume the default queue.
   await page.click('nav a[data-nav=overview]');
   const card = page.locator('.queue-card[data-queue=default]');
