@@ -24,6 +24,7 @@ async fn ui_is_served_without_a_token_while_v1_still_needs_one(pool: PgPool) {
         ("/ui", "text/html; charset=utf-8"),
         ("/ui/", "text/html; charset=utf-8"),
         ("/ui/app.js", "text/javascript; charset=utf-8"),
+        ("/ui/batch.js", "text/javascript; charset=utf-8"),
         ("/ui/app.css", "text/css; charset=utf-8"),
         ("/ui/icon.svg", "image/svg+xml"),
     ] {

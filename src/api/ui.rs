@@ -10,6 +10,7 @@ use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route, get, handler};
 
 const INDEX_HTML: &str = include_str!("ui/index.html");
 const APP_JS: &str = include_str!("ui/app.js");
+const BATCH_JS: &str = include_str!("ui/batch.js");
 const APP_CSS: &str = include_str!("ui/app.css");
 const ICON_SVG: &str = include_str!("ui/icon.svg");
 
@@ -43,6 +44,11 @@ fn app_js() -> impl IntoResponse {
 }
 
 #[handler]
+fn batch_js() -> impl IntoResponse {
+    asset(BATCH_JS, "text/javascript; charset=utf-8")
+}
+
+#[handler]
 fn app_css() -> impl IntoResponse {
     asset(APP_CSS, "text/css; charset=utf-8")
 }
@@ -58,6 +64,7 @@ pub fn routes() -> impl Endpoint {
     Route::new()
         .at("/", get(index))
         .at("/app.js", get(app_js))
+        .at("/batch.js", get(batch_js))
         .at("/app.css", get(app_css))
         .at("/icon.svg", get(icon))
         .map_to_response()

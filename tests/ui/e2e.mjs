@@ -200,6 +200,8 @@ try {
   const problem = page.locator('#notice');
   await problem.filter({ hasText: `job ${ghost} not found` }).waitFor();
   log(`a 404 is shown as: ${(await problem.locator('span').textContent()).trim()}`);
+  await problem.locator('button[aria-label=Dismiss]').click();
+  await problem.waitFor({ state: 'hidden' });
 
   // ---- Keyset pages: 30 jobs on a queue no worker serves, 25 a page.
   const queue = `pages-${Date.now() % 100000}`;
@@ -220,6 +222,57 @@ try {
   await page.waitForFunction(() => document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 25);
   check((await rows.first().getAttribute('data-id')) === first, 'back to the first page');
   log('30 jobs paged 25 + 5 with Older/Newer');
+
+  // ---- Batch: 20 items as one workflow, every row live to succeeded.
+  await page.click('nav a[data-nav=batch]');
+  await page.locator('#batch-form').waitFor();
+  await page.fill('#batch-form textarea[name=items]', '["a", 3]');
+  await page.locator('#items-error').filter({ hasText: 'array of strings' }).waitFor();
+  check(await page.locator('#batch-form button[type=submit]').isDisabled(), 'a bad item list disables submit');
+  const items = Array.from({ length: 20 }, (_, i) => `item ${String(i + 1).padStart(2, '0')}`);
+  await page.fill('#batch-form textarea[name=items]', items.join('\n'));
+  await page.locator('#items-count:text-is("20 items")').waitFor();
+  await page.fill('#batch-form input[name=steps]', '5');
+  await page.fill('#batch-form input[name=step_ms]', '300');
+  await page.click('#batch-form button[type=submit]');
+  await page.waitForURL(/#\/batch\?id=/);
+  const batchId = new URL(page.url()).hash.split('id=')[1];
+  await page.locator('#batch-table tbody tr[data-ref]').first().waitFor();
+  check((await page.locator('#batch-table tbody tr[data-ref]').count()) === 20, 'the table lists the 20 items');
+  log(`batch of 20 submitted as workflow ${batchId}`);
+  // The overall bar is seen part-way at least once, then full.
+  await page.waitForFunction(() => {
+    const v = Number(document.querySelector('#batch-overall')?.getAttribute('aria-valuenow'));
+    return v > 0 && v < 100;
+  }, null, { timeout: TIMEOUT, polling: 50 });
+  log(`overall progress part-way: ${await page.locator('#batch-overall').getAttribute('aria-valuenow')}%`);
+  await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr [data-state=succeeded]').length === 20,
+    null, { timeout: TIMEOUT * 2 });
+  await page.locator('#batch-status .detail-head [data-state=succeeded]').waitFor();
+  check(Number(await page.locator('#batch-overall').getAttribute('aria-valuenow')) === 100, 'the overall bar is full');
+  const batchResults = await page.locator('#batch-table tbody tr td.result').allTextContents();
+  check(batchResults.length === 20 && batchResults.every((r, i) => r.includes(`Processed item ${items[i]}`)),
+    `every row shows its own result (${batchResults.join(' | ')})`);
+  check((await page.locator('#batch-summary').textContent()).startsWith('20 of 20 finished'), 'the summary counts 20 finished');
+  const wf = await api(`/v1/workflows/${batchId}`);
+  check(wf.state === 'succeeded' && wf.counts.succeeded === 20, `the API says the workflow succeeded (${wf.state})`);
+  await shot('batch');
+  log('batch: 20 rows succeeded with their results, overall 100%');
+
+  // ---- Cancel a running batch from its page: every item ends cancelled.
+  await page.click('nav a[data-nav=batch]');
+  await page.fill('#batch-form textarea[name=items]', 'slow 1\nslow 2\nslow 3');
+  await page.fill('#batch-form input[name=step_ms]', '60000');
+  await page.click('#batch-form button[type=submit]');
+  await page.waitForURL((u) => u.hash.includes('id=') && !u.hash.includes(batchId));
+  const slowId = new URL(page.url()).hash.split('id=')[1];
+  await page.locator('#batch-table tbody tr [data-state=running]').first().waitFor();
+  await page.click('#cancel-batch');
+  await page.locator('#batch-status .detail-head [data-state=failed]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('#batch-table tbody tr [data-state=cancelled]').length === 3);
+  const slow = await api(`/v1/workflows/${slowId}`);
+  check(slow.counts.cancelled === 3, `the API says the 3 items were cancelled (${JSON.stringify(slow.counts)})`);
+  log('a running batch was cancelled from its page');
 
   // ---- Pause and resume the default queue.
   await page.click('nav a[data-nav=overview]');

@@ -1,12 +1,15 @@
 // weir dashboard: plain modern JavaScript, no build step, no dependencies.
 //
 // It talks only to the public /v1 API. Pages are routed by the URL
-// fragment (#/, #/jobs, #/jobs/<id>, #/submit). Live data comes from short
+// fragment (#/, #/jobs, #/jobs/<id>, #/submit, #/batch; the batch page is
+// in batch.js). Live data comes from short
 // polls (queues, workers, job lists) and, for single jobs, from the job's
 // Server-Sent Events read with fetch() streaming: an EventSource cannot
 // send the Authorization header, and a token must never go into a URL.
 
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+import { batchView } from './batch.js';
+
+export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const STATES = ['pending', 'scheduled', 'available', 'running', 'retryable', 'succeeded', 'failed', 'cancelled'];
 const CANCELLABLE = new Set(['pending', 'scheduled', 'available', 'retryable', 'running']);
 const RETRYABLE = new Set(['failed', 'cancelled']);
@@ -25,7 +28,7 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** Builds an element: h('a', {href, class, onclick}, child, ...). Text is
  * always set as text, never parsed as HTML: jobs hold user data. */
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
@@ -60,7 +63,7 @@ const noticeEl = document.getElementById('notice');
 let noticeTimer = null;
 
 /** Shows a message in plain words at the top of the page. */
-function notice(message, kind = 'error') {
+export function notice(message, kind = 'error') {
   clearTimeout(noticeTimer);
   noticeEl.className = `notice ${kind === 'info' ? 'info' : ''}`;
   noticeEl.replaceChildren(
@@ -71,7 +74,7 @@ function notice(message, kind = 'error') {
   if (kind === 'info') noticeTimer = setTimeout(() => { noticeEl.hidden = true; }, 6000);
 }
 
-function explain(what, err) {
+export function explain(what, err) {
   if (err?.name === 'AbortError') return;
   notice(`${what}: ${err instanceof ApiError ? err.plain() : String(err?.message || err)}`);
 }
@@ -85,7 +88,7 @@ function setLive(ok) {
 // ----------------------------------------------------------------- API
 
 /** An answer of the API that is not a success: the problem JSON's parts. */
-class ApiError extends Error {
+export class ApiError extends Error {
   constructor(status, title, detail) {
     super(detail || title);
     this.status = status;
@@ -150,7 +153,7 @@ function askToken(refused) {
 
 /** Calls the API with the tab's token. Answers the parsed JSON, or the
  * Response itself with `stream: true`; throws ApiError otherwise. */
-async function api(method, path, body, { signal, stream = false } = {}) {
+export async function api(method, path, body, { signal, stream = false } = {}) {
   for (;;) {
     const token = sessionStorage.getItem(TOKEN_KEY);
     const headers = { Accept: stream ? 'text/event-stream' : 'application/json' };
@@ -183,7 +186,7 @@ const jobPath = (id) => `/v1/jobs/${encodeURIComponent(id)}`;
 
 /** Reads a text/event-stream body and calls onEvent with each event's
  * parsed `data` until the stream ends. */
-async function readEvents(resp, onEvent) {
+export async function readEvents(resp, onEvent) {
   const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let data = [];
@@ -228,7 +231,7 @@ async function follow(id, onJob, signal) {
   }
 }
 
-function sleep(ms, signal) {
+export function sleep(ms, signal) {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
     signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
@@ -265,12 +268,12 @@ const fmtTime = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
 const shortId = (id) => `${id.slice(0, 8)}…${id.slice(-4)}`;
 const pretty = (v) => JSON.stringify(v, null, 2);
 
-function badge(state) {
+export function badge(state) {
   return h('span', { class: `badge state-${state}`, 'data-state': state, text: state });
 }
 
 /** A progress bar for a job: done/total while it runs, full when it succeeded. */
-function progressBar(job, { big = false } = {}) {
+export function progressBar(job, { big = false } = {}) {
   const p = job.progress || {};
   let fraction = null;
   if (job.state === 'succeeded') fraction = 1;
@@ -941,6 +944,9 @@ function route() {
   } else if (path === '/submit') {
     name = 'submit';
     el = submitView(ctx);
+  } else if (path === '/batch') {
+    name = 'batch';
+    el = batchView(ctx, params);
   } else {
     name = 'overview';
     el = overviewView(ctx);
