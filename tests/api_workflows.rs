@@ -290,3 +290,35 @@ async fn workflow_events_stream_until_every_job_finished(pool: PgPool) {
         "succeeded"
     );
 }
+
+/// What the database would refuse (NUL in text) or store but could not
+/// give back (a number beyond 1e300 in args) is a 4xx for the whole
+/// workflow, and the job list stays readable.
+#[sqlx::test]
+async fn unstorable_workflow_jobs_are_refused_and_the_list_stays_readable(pool: PgPool) {
+    let cli = api_client(&pool, &[]).await;
+    let bad_jobs = [
+        json!({"ref": "a", "kind": "x\u{0}y"}),
+        json!({"ref": "a\u{0}", "kind": "x"}),
+        json!({"ref": "a", "kind": "x", "args": {"n": 1.7e308}}),
+        json!({"ref": "a", "kind": "x", "queue": "q\u{0}"}),
+    ];
+    for job in bad_jobs {
+        let (status, body) = post(&cli, "/v1/workflows", json!({"jobs": [job]})).await;
+        assert!(status.is_client_error(), "{status} {body} for {job}");
+    }
+    let (status, body) = post(
+        &cli,
+        "/v1/workflows",
+        json!({"name": "n\u{0}", "jobs": [item("a")]}),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM weir.jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+    let (status, _) = get(&cli, "/v1/jobs").await;
+    assert_eq!(status, StatusCode::OK);
+}

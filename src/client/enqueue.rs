@@ -233,7 +233,7 @@ fn checked_args(job: &NewJob) -> Result<NewJob> {
 }
 
 /// Values the database would refuse with its own words, refused in weir's.
-fn check_values(job: &NewJob) -> Result<()> {
+pub(crate) fn check_values(job: &NewJob) -> Result<()> {
     let texts = [
         ("kind", Some(job.kind.as_str())),
         ("queue", job.queue.as_deref()),

@@ -60,6 +60,29 @@ impl Client {
                     j.job_ref
                 )));
             }
+            // What the database would refuse, or store but not give back.
+            let nul = [Some(j.job_ref.as_str()), wf.name.as_deref()]
+                .into_iter()
+                .chain(j.depends_on.iter().map(|d| Some(d.as_str())))
+                .flatten()
+                .any(|t| t.contains('\0'));
+            let refused = if nul {
+                Some("text values may not contain NUL bytes".to_string())
+            } else if let Some(why) = crate::job::unreadable_json(&j.job.args) {
+                Some(format!("args: {why}"))
+            } else {
+                super::enqueue::check_values(&j.job).err().map(|e| match e {
+                    Error::InvalidJob(m) => m,
+                    other => other.to_string(),
+                })
+            };
+            if let Some(why) = refused {
+                return Err(Error::InvalidJob(format!(
+                    "invalid workflow: job {} ({}): {why}",
+                    i + 1,
+                    j.job_ref.replace('\0', "\\0")
+                )));
+            }
         }
         let id = db::workflows::create(&self.pool, wf).await?;
         self.workflow(id).await
