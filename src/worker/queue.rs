@@ -126,8 +126,11 @@ impl Lane {
     }
 }
 
-/// How soon a queue held back by one of its limits claims again.
-const AT_LIMIT_RECHECK: Duration = Duration::from_millis(50);
+/// How soon a queue held back by one of its limits claims again: at
+/// first soon (room frees as its own jobs finish), then, while claims
+/// there take nothing, twice as late each time, up to the longest.
+const AT_LIMIT_RECHECK: Duration = Duration::from_millis(5);
+const AT_LIMIT_RECHECK_MAX: Duration = Duration::from_millis(250);
 
 pub(crate) struct Runner {
     pub env: Arc<NodeEnv>,
@@ -166,6 +169,7 @@ impl Runner {
         // sooner after it than a linger lasts means lingering pays.
         let mut armed_at = Instant::now();
         let name = &self.queue.name;
+        let mut at_limit_wait = AT_LIMIT_RECHECK;
         loop {
             while executions.try_join_next().is_some() {}
             let event = match action {
@@ -201,6 +205,7 @@ impl Runner {
                         Ok(db::jobs::Claim { jobs, at_limit }) => {
                             crate::metrics::claimed(name, jobs.iter().map(|j| j.kind.as_str()));
                             let full = jobs.len() == want;
+                            let took = jobs.len();
                             let event = if full {
                                 Event::ClaimedFull
                             } else if jobs.is_empty() {
@@ -235,12 +240,18 @@ impl Runner {
                                 // Held back by a limit, not drained: room frees
                                 // as jobs finish here or on other nodes, which
                                 // nobody announces. Look again shortly.
+                                at_limit_wait = if took == 0 {
+                                    (at_limit_wait * 2).min(AT_LIMIT_RECHECK_MAX)
+                                } else {
+                                    AT_LIMIT_RECHECK
+                                };
                                 tokio::select! {
                                     _ = self.stop.cancelled() => break,
-                                    _ = tokio::time::sleep(AT_LIMIT_RECHECK.min(self.env.config.poll_interval)) => {}
+                                    _ = tokio::time::sleep(at_limit_wait.min(self.env.config.poll_interval)) => {}
                                 }
                                 continue;
                             }
+                            at_limit_wait = AT_LIMIT_RECHECK;
                             event
                         }
                         Err(e) if e.is_serialization_failure() => {
