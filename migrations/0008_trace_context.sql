@@ -95,7 +95,16 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION weir.claim(uuid, text, text[], integer) IS 'Claims up to max (1 to 1000) available jobs of queue whose kind is in kinds for the node, within the queue''s limits (weir.set_queue_limits), unless the queue is paused. Each becomes running with attempt + 1, a fresh claim_token (pass it to every report about the job) and a deadline. parents: the jobs it depends on, [{ref, id, kind, result}] (empty when none). Raises P0002 for an unknown node. traceparent: the W3C trace context of the enqueue (make the attempt''s span its child), or null.';
 
--- Producers may set the new column.
+-- The roles' grants for this migration and the two features before it
+-- (weir migrate runs weir.grant_roles() after every migration, so roles
+-- created later get them too), beyond those of the roles migration:
+-- - a producer may name depends_on and submit workflows
+--   (weir.create_workflow runs as its owner: it writes the columns and
+--   side tables a producer holds no right to; weir.job_waits and
+--   weir.job_dependents are written only by functions that run as their
+--   owner); readers read weir.workflow_stats;
+-- - the scheduler, run by weir_app, advances next_run_at itself;
+-- - producers may set traceparent.
 CREATE OR REPLACE FUNCTION weir.grant_roles() RETURNS text[]
 LANGUAGE plpgsql AS $$
 DECLARE
