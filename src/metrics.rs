@@ -225,7 +225,7 @@ pub fn http_request(method: &str, route: &str, status: &str) {
         .inc();
 }
 
-/// Counts one enqueue.
+/// Counts one enqueue (kind and queue bounded: clients choose them).
 pub fn enqueued(queue: &str, kind: &str) {
     metrics()
         .enqueued

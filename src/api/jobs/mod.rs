@@ -67,7 +67,7 @@ impl JobsApi {
         let submitted = self.state.client.submit(job, idempotency.as_ref()).await?;
         let job = submitted.job;
         if submitted.created {
-            count_enqueued(&job.queue, &job.kind);
+            crate::metrics::enqueued(&job.queue, &job.kind);
             let loc = location(job.id.0);
             Ok(EnqueueResponse::Created(Json(job.into()), loc))
         } else {
@@ -87,11 +87,6 @@ fn enqueue_span(header: Option<String>) -> (tracing::Span, Option<String>) {
     crate::trace::set_parent(&span, header.as_deref());
     let stored = span.in_scope(crate::trace::current_traceparent).or(header);
     (span, stored)
-}
-
-/// Counts an enqueue by queue and kind, both bounded: clients choose them.
-fn count_enqueued(queue: &str, kind: &str) {
-    crate::metrics::enqueued(queue, kind);
 }
 
 /// Parses a path id into a [`JobId`] with a clear 400.
@@ -159,7 +154,7 @@ impl JobsApi {
             }
             let out = self.state.client.enqueue_batch(&jobs).await?;
             for job in &jobs {
-                count_enqueued(
+                crate::metrics::enqueued(
                     job.queue.as_deref().unwrap_or(crate::job::DEFAULT_QUEUE),
                     &job.kind,
                 );
